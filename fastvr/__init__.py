@@ -1,0 +1,41 @@
+"""fastvr: the CS231n Assignment 1 toolkit, fast on numpy (CPU) and CuPy (NVIDIA GPUs).
+
+A drop-in replacement for the course's ``cs231n`` package: replace ``cs231n`` by ``fastvr``
+in a notebook's imports. Pick where host data is computed with :func:`use` or
+:func:`backend`; results always come back in the caller's array type.
+
+Examples
+--------
+>>> import numpy as np, fastvr
+>>> fastvr.pairwise_distances(np.array([[0.0, 0.0]]), np.array([[3.0, 4.0]]))
+array([[5.]])
+"""
+
+from ._backend import (
+    Backend,
+    BackendUnavailableError,
+    asarray,
+    backend,
+    current_backend,
+    to_numpy,
+    use,
+)
+from ._config import get_working_memory, set_working_memory, working_memory
+from ._version import __version__
+from .neighbors import kneighbors, pairwise_distances
+
+__all__ = [
+    "Backend",
+    "BackendUnavailableError",
+    "__version__",
+    "asarray",
+    "backend",
+    "current_backend",
+    "get_working_memory",
+    "kneighbors",
+    "pairwise_distances",
+    "set_working_memory",
+    "to_numpy",
+    "use",
+    "working_memory",
+]

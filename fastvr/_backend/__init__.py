@@ -1,0 +1,45 @@
+"""The backend layer: selection, placement, transfers and helpers the standard lacks."""
+
+from ._arrays import Placement, asarray, library_of, placement_for, to_numpy
+from ._extras import (
+    argpartition,
+    clamp_min_,
+    float_dtype_for,
+    itemsize,
+    row_sq_norms,
+    scatter_rows,
+    scatter_set,
+)
+from ._select import (
+    BACKEND_NAMES,
+    Backend,
+    BackendUnavailableError,
+    backend,
+    cuda_device_count,
+    current_backend,
+    import_cupy,
+    use,
+)
+
+__all__ = [
+    "BACKEND_NAMES",
+    "Backend",
+    "BackendUnavailableError",
+    "Placement",
+    "argpartition",
+    "asarray",
+    "backend",
+    "clamp_min_",
+    "cuda_device_count",
+    "current_backend",
+    "float_dtype_for",
+    "import_cupy",
+    "itemsize",
+    "library_of",
+    "placement_for",
+    "row_sq_norms",
+    "scatter_rows",
+    "scatter_set",
+    "to_numpy",
+    "use",
+]

@@ -1,0 +1,163 @@
+"""Where a computation runs, and handing results back in the caller's array type.
+
+The rule ("outputs follow inputs"): numpy in, numpy out, even when the work ran on the
+GPU; CuPy (or any other array-API library's arrays) in, the same library out, with no
+host round trip. Arrays of two libraries, or of two GPUs, in one call are an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+from ._select import Backend, current_backend, import_cupy
+
+
+def library_of(x: Any) -> str:
+    """Name of the array library that owns ``x``: ``"numpy"`` for host data and lists."""
+    if isinstance(x, (np.ndarray, np.generic, list, tuple, int, float)):
+        return "numpy"
+    if array_api_compat.is_cupy_array(x):
+        return "cupy"
+    if array_api_compat.is_array_api_obj(x):
+        return type(x).__module__.split(".")[0]
+    raise TypeError(f"expected an array (numpy, CuPy or array-API), got {type(x).__name__}")
+
+
+def _cupy_device_id(x: Any) -> int:
+    return int(x.device.id)
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """Copy (or view) any supported array as a numpy array on the host.
+
+    Examples
+    --------
+    >>> import fastvr
+    >>> fastvr.to_numpy([1.0, 2.0])
+    array([1., 2.])
+    """
+    library = library_of(x)
+    if library == "numpy":
+        return np.asarray(x)
+    if library == "cupy":
+        return x.get()
+    try:  # other array-API libraries on the CPU (array-api-strict, ...) speak DLPack
+        return np.from_dlpack(x)
+    except (TypeError, RuntimeError, BufferError):
+        return np.asarray(x)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one call computes (``xp`` on ``device``) and what the caller gets back.
+
+    ``host_caller`` is true when the caller handed in numpy arrays: results then go back
+    to the host even if the work ran on a GPU.
+    """
+
+    library: str
+    xp: ModuleType
+    device: int | None
+    host_caller: bool
+
+    def put(self, x: Any) -> Any:
+        """Move a host or same-library array to this placement (no copy when already there)."""
+        if self.library == "numpy":
+            return np.asarray(x)
+        if self.library == "cupy":
+            cupy = import_cupy()
+            with cupy.cuda.Device(self.device):
+                return cupy.asarray(x)
+        if library_of(x) == "numpy":  # another array-API library: go through DLPack
+            return self.xp.from_dlpack(np.asarray(x))
+        return x
+
+    def give_back(self, x: Any) -> Any:
+        """Return a result in the caller's array type."""
+        if self.host_caller and self.library != "numpy":
+            return to_numpy(x)
+        return x
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        """Make this placement's GPU the current one while computing (no-op on the CPU)."""
+        if self.library == "cupy":
+            with import_cupy().cuda.Device(self.device):
+                yield
+        else:
+            yield
+
+
+def _placement_of_backend(resolved: Backend) -> Placement:
+    if resolved.name == "cupy":
+        cupy = import_cupy()
+        return Placement(
+            "cupy",
+            array_api_compat.array_namespace(cupy.empty(0)),
+            resolved.device,
+            host_caller=True,
+        )
+    return Placement("numpy", array_api_compat.array_namespace(np.empty(0)), None, host_caller=True)
+
+
+def _describe(library: str, device: int | None) -> str:
+    return library if device is None else f"{library} (GPU {device})"
+
+
+def placement_for(*arrays: Any, fitted: Placement | None = None) -> Placement:
+    """Decide where a call on ``arrays`` runs.
+
+    Host inputs run on the fitted state's placement if there is one, else on the selected
+    backend. Non-host inputs run where they live. Mixing libraries or GPUs raises
+    :class:`TypeError` naming both sides.
+    """
+    found: dict[tuple[str, int | None], None] = {}
+    for x in arrays:
+        if x is None:
+            continue
+        library = library_of(x)
+        device = _cupy_device_id(x) if library == "cupy" else None
+        found[(library, device)] = None
+    native = [key for key in found if key[0] != "numpy"]
+    if len(native) > 1 or (native and ("numpy", None) in found):
+        sides = " and ".join(_describe(*key) for key in found)
+        raise TypeError(
+            f"arrays from different libraries or devices in one call: {sides}; "
+            "move them explicitly with fastvr.to_numpy(x) or fastvr.asarray(x)"
+        )
+    if not native:
+        if fitted is not None:
+            return Placement(fitted.library, fitted.xp, fitted.device, host_caller=True)
+        return _placement_of_backend(current_backend())
+    library, device = native[0]
+    if fitted is not None and (fitted.library, fitted.device) != (library, device):
+        raise TypeError(
+            f"this model was fitted on {_describe(fitted.library, fitted.device)} but got "
+            f"{_describe(library, device)} input; move it with fastvr.to_numpy(x) or "
+            "fastvr.asarray(x) first"
+        )
+    xp = array_api_compat.array_namespace(*(x for x in arrays if x is not None))
+    return Placement(library, xp, device, host_caller=False)
+
+
+def asarray(x: Any, dtype: Any = None) -> Any:
+    """Move ``x`` to the selected backend's device (a CuPy array under ``"cupy"``).
+
+    Examples
+    --------
+    >>> import fastvr
+    >>> with fastvr.backend("numpy"):
+    ...     fastvr.asarray([1, 2]).tolist()
+    [1, 2]
+    """
+    place = _placement_of_backend(current_backend())
+    library = library_of(x)
+    out = place.put(x if library in ("numpy", place.library) else to_numpy(x))
+    return out if dtype is None else place.xp.astype(out, dtype)

@@ -1,0 +1,85 @@
+"""Small helpers for what the array API standard lacks, with a fast path where one exists."""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import array_api_compat
+
+
+def _native(xp: ModuleType) -> ModuleType | None:
+    """The numpy or CuPy module behind a compat namespace, else None."""
+    if array_api_compat.is_numpy_namespace(xp):
+        import numpy
+
+        return numpy
+    if array_api_compat.is_cupy_namespace(xp):
+        import cupy
+
+        return cupy
+    return None
+
+
+def argpartition(x: Any, kth: int, *, xp: ModuleType) -> Any:
+    """Indices that put the ``kth`` smallest entry of each row in place (last axis).
+
+    Entries before position ``kth`` are no larger than it, in no particular order.
+    Libraries without a partial selection fall back to a stable sort.
+    """
+    native = _native(xp)
+    if native is not None:
+        return native.argpartition(x, kth, axis=-1)
+    return xp.argsort(x, axis=-1, stable=True)
+
+
+def scatter_set(x: Any, rows: Any, cols: Any, values: Any, *, xp: ModuleType) -> None:
+    """``x[rows, cols] = values`` in place (the standard has no integer-array assignment)."""
+    native = _native(xp)
+    if native is not None:
+        x[rows, cols] = values
+        return
+    for r, c, v in zip(rows, cols, values, strict=True):  # portability path: tiny inputs only
+        x[int(r), int(c)] = v
+
+
+def float_dtype_for(dtype: Any, *, xp: ModuleType) -> Any:
+    """The floating dtype arithmetic on ``dtype`` uses: kept if floating, else float64."""
+    if xp.isdtype(dtype, "real floating"):
+        return dtype
+    return xp.float64
+
+
+def itemsize(dtype: Any, *, xp: ModuleType) -> int:
+    """Bytes per element of a numeric ``dtype`` (the standard's dtypes have no ``itemsize``)."""
+    if xp.isdtype(dtype, "real floating"):
+        return xp.finfo(dtype).bits // 8
+    if xp.isdtype(dtype, "bool"):
+        return 1
+    return xp.iinfo(dtype).bits // 8
+
+
+def clamp_min_(x: Any, low: float, *, xp: ModuleType) -> Any:
+    """``max(x, low)``, in place where the library allows it; returns the result."""
+    native = _native(xp)
+    if native is not None:
+        return native.maximum(x, low, out=x)
+    return xp.clip(x, min=low)
+
+
+def scatter_rows(x: Any, rows: Any, values: Any, *, xp: ModuleType) -> None:
+    """``x[rows] = values`` in place, for a 1-D integer array ``rows``."""
+    native = _native(xp)
+    if native is not None:
+        x[rows] = values
+        return
+    for position, r in enumerate(rows):  # portability path: tiny inputs only
+        x[int(r), ...] = values[position, ...]
+
+
+def row_sq_norms(x: Any, *, xp: ModuleType) -> Any:
+    """Squared L2 norm of every row of a 2-D array (no ``x * x`` temporary where possible)."""
+    native = _native(xp)
+    if native is not None:
+        return native.einsum("ij,ij->i", x, x)
+    return xp.sum(x * x, axis=1)

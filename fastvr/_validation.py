@@ -1,0 +1,83 @@
+"""Checks at the public boundary: every one raises before any work, naming the argument."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from ._backend import Placement, float_dtype_for, library_of
+
+
+def _host_array(x: Any, name: str) -> Any:
+    """Lists and scalars become numpy arrays; other arrays are left where they are."""
+    if library_of(x) != "numpy":
+        return x
+    arr = np.asarray(x)
+    if arr.dtype == object:
+        raise TypeError(f"{name} must be a numeric array; got an array of Python objects")
+    return arr
+
+
+def _kind(xp: Any, dtype: Any) -> str:
+    for kind in ("bool", "complex floating", "real floating", "integral"):
+        if xp.isdtype(dtype, kind):
+            return kind
+    return str(dtype)
+
+
+def check_samples(X: Any, name: str, place: Placement, *, ndim: int = 2) -> Any:
+    """``X`` as a finite, non-empty floating array of ``ndim`` dimensions on ``place``.
+
+    Integer data (uint8 images included) is converted to float64 before any arithmetic,
+    so nothing wraps around; floating data keeps its dtype.
+    """
+    X = place.put(_host_array(X, name))
+    xp = place.xp
+    kind = _kind(xp, X.dtype)
+    if kind not in ("real floating", "integral"):
+        raise TypeError(f"{name} must hold real numbers; got dtype {X.dtype}")
+    if X.ndim != ndim:
+        expected = "(n_samples, n_features)" if ndim == 2 else f"{ndim} dimensions"
+        raise ValueError(f"{name} must be a {ndim}-D array {expected}; got shape {X.shape}")
+    if any(s == 0 for s in X.shape):
+        raise ValueError(f"{name} must not be empty; got shape {X.shape}")
+    X = xp.astype(X, float_dtype_for(X.dtype, xp=xp), copy=False)
+    # min and max propagate NaN and expose ±inf: two reductions, no temporary array.
+    if not bool(xp.isfinite(xp.min(X)) & xp.isfinite(xp.max(X))):
+        raise ValueError(f"{name} contains NaN or infinity")
+    return X
+
+
+def check_labels(y: Any, name: str, n_samples: int, place: Placement) -> Any:
+    """``y`` as a 1-D array of non-negative integer labels, one per sample, on ``place``."""
+    y = place.put(_host_array(y, name))
+    xp = place.xp
+    if _kind(xp, y.dtype) != "integral":
+        raise TypeError(f"{name} must hold integer class labels; got dtype {y.dtype}")
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of labels; got shape {y.shape}")
+    if y.shape[0] != n_samples:
+        raise ValueError(f"{name} must have one label per sample ({n_samples}); got {y.shape[0]}")
+    if bool(xp.any(y < 0)):
+        raise ValueError(f"{name} must hold non-negative labels; got min {int(xp.min(y))}")
+    return y
+
+
+def check_same_features(X: Any, Y: Any, x_name: str, y_name: str) -> None:
+    if X.shape[1] != Y.shape[1]:
+        raise ValueError(
+            f"{x_name} has {X.shape[1]} features but {y_name} has {Y.shape[1]}; they must match"
+        )
+
+
+def check_int(value: Any, name: str, *, low: int, high: int | None = None) -> int:
+    """An integer in ``[low, high]``: ``TypeError`` if not integral, else ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer; got {value!r}")
+    value = int(value)
+    if value < low or (high is not None and value > high):
+        bound = f"at least {low}" if high is None else f"between {low} and {high}"
+        raise ValueError(f"{name} must be {bound}; got {value}")
+    return value

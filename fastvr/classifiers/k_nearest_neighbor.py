@@ -1,0 +1,159 @@
+"""The course's ``KNearestNeighbor``, drop-in compatible, on any backend."""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+from .. import neighbors as _nb
+from .._backend import Placement, placement_for
+from .._config import _check_mib
+from .._validation import check_int, check_labels, check_same_features, check_samples
+from ..ops.neighbors import smallest_k, vote
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    index: _nb.Index
+    classes: Any  # sorted distinct labels
+    codes: Any  # y_train as positions in ``classes``
+
+    @property
+    def place(self) -> Placement:
+        return self.index.place
+
+
+class KNearestNeighbor:
+    """A k-nearest-neighbour classifier with L2 distance (the course's API).
+
+    Parameters
+    ----------
+    metric : {"l2", "l1"}
+        Distance; the course uses L2. Keyword-only extras do not change the course's calls.
+    working_memory : float, optional
+        MiB allowed for the temporary distance block in :meth:`predict` with
+        ``num_loops=0`` (default: :func:`fastvr.get_working_memory`, 1 GiB).
+
+    Notes
+    -----
+    Neighbours at equal distance are taken lower training index first; a vote tie goes to
+    the smaller label. The training data stays on the device it was put on (a GPU under the
+    ``"cupy"`` backend); results come back in the caller's array type. Predicted labels have
+    the training labels' dtype (the course's code returns them as float64).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastvr.classifiers import KNearestNeighbor
+    >>> knn = KNearestNeighbor()
+    >>> knn.train(np.array([[0.0], [1.0], [5.0]]), np.array([0, 0, 1]))
+    >>> knn.predict(np.array([[0.2], [4.0]]), k=1)
+    array([0, 1])
+    """
+
+    def __init__(self, metric: str = "l2", working_memory: float | None = None) -> None:
+        self.metric = _nb.check_metric(metric)
+        self.working_memory = None if working_memory is None else _check_mib(working_memory)
+        self.X_train: Any = None
+        self.y_train: Any = None
+        self._fitted: _Fitted | None = None
+
+    def train(self, X: Any, y: Any) -> None:
+        """Memorise the training data: ``X`` of shape (num_train, D), ``y`` of shape (N,)."""
+        place = placement_for(X, y)
+        X = check_samples(X, "X", place)
+        y = check_labels(y, "y", X.shape[0], place)
+        index = _nb.build_index(X, place, self.metric)
+        with place.active():
+            classes, codes = place.xp.unique_inverse(y)
+        # Assign only once everything has succeeded: a failed train leaves the model as it was.
+        self.X_train, self.y_train = X, y
+        self._fitted = _Fitted(index, classes, codes)
+
+    def predict(self, X: Any, k: int = 1, num_loops: int = 0) -> Any:
+        """Predict labels for test data ``X`` (num_test, D) by a vote of ``k`` neighbours.
+
+        ``num_loops`` picks how distances are computed: 0 streams vectorized blocks and
+        never builds the full matrix; 1 and 2 are the course's loop implementations.
+        """
+        fitted = self._require_fitted()
+        num_loops = self._check_num_loops(num_loops)
+        k = self._check_k(k, fitted)
+        X = self._check_test(X, fitted)
+        if num_loops == 0:
+            _, idx = _nb.query(X, fitted.index, k, working_memory=self.working_memory, squared=True)
+        else:
+            method = "one_loop" if num_loops == 1 else "two_loops"
+            dists = _nb.distances(X, fitted.index, method=method, squared=True)
+            with fitted.place.active():
+                _, idx = smallest_k(dists, k, xp=fitted.index.xp)
+        return fitted.place.give_back(self._vote(idx, fitted))
+
+    def compute_distances_two_loops(self, X: Any) -> Any:
+        """L2 distances (num_test, num_train) by a loop over test and a loop over training rows."""
+        return self._distances(X, "two_loops")
+
+    def compute_distances_one_loop(self, X: Any) -> Any:
+        """L2 distances (num_test, num_train) by a single loop over test rows."""
+        return self._distances(X, "one_loop")
+
+    def compute_distances_no_loops(self, X: Any) -> Any:
+        """L2 distances (num_test, num_train) with no loops: one matrix product plus norms."""
+        return self._distances(X, "vectorized")
+
+    def predict_labels(self, dists: Any, k: int = 1) -> Any:
+        """Labels from a (num_test, num_train) distance matrix by a vote of ``k`` neighbours."""
+        fitted = self._require_fitted()
+        k = self._check_k(k, fitted)
+        place = placement_for(dists, fitted=fitted.place)
+        dists = check_samples(dists, "dists", place)
+        num_train = fitted.index.ref.Y.shape[0]
+        if dists.shape[1] != num_train:
+            raise ValueError(
+                f"dists must have one column per training sample ({num_train}); "
+                f"got shape {dists.shape}"
+            )
+        with place.active():
+            _, idx = smallest_k(dists, k, xp=place.xp)
+        return place.give_back(self._vote(idx, fitted))
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _require_fitted(self) -> _Fitted:
+        if self._fitted is None:
+            raise RuntimeError("this KNearestNeighbor is not trained yet: call train(X, y) first")
+        return self._fitted
+
+    @staticmethod
+    def _check_num_loops(num_loops: Any) -> int:
+        if isinstance(num_loops, bool) or not isinstance(num_loops, numbers.Integral):
+            raise TypeError(f"num_loops must be an integer 0, 1 or 2; got {num_loops!r}")
+        if num_loops not in (0, 1, 2):
+            raise ValueError(f"Invalid value {num_loops} for num_loops")  # the course's message
+        return int(num_loops)
+
+    @staticmethod
+    def _check_k(k: Any, fitted: _Fitted) -> int:
+        return check_int(k, "k", low=1, high=fitted.index.ref.Y.shape[0])
+
+    @staticmethod
+    def _check_test(X: Any, fitted: _Fitted) -> Any:
+        place = placement_for(X, fitted=fitted.place)
+        X = check_samples(X, "X", place)
+        check_same_features(X, fitted.index.ref.Y, "X", "the training data")
+        # Computed in the training data's dtype: the fitted index is prepared in it.
+        return place.xp.astype(X, fitted.index.ref.Y.dtype, copy=False)
+
+    def _distances(self, X: Any, method: str) -> Any:
+        fitted = self._require_fitted()
+        X = self._check_test(X, fitted)
+        return fitted.place.give_back(_nb.distances(X, fitted.index, method=method))
+
+    @staticmethod
+    def _vote(idx: Any, fitted: _Fitted) -> Any:
+        xp = fitted.index.xp
+        with fitted.place.active():
+            neighbor_codes = xp.reshape(xp.take(fitted.codes, xp.reshape(idx, (-1,))), idx.shape)
+            winners = vote(neighbor_codes, fitted.classes.shape[0], xp=xp)
+            return xp.take(fitted.classes, winners)

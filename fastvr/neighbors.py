@@ -1,0 +1,193 @@
+"""Public distance and neighbour functions: validate, place, compute, hand back.
+
+These are the functional forms of what :class:`fastvr.classifiers.KNearestNeighbor` does;
+both go through the same ops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from . import _config
+from ._backend import Placement, placement_for
+from ._validation import check_int, check_same_features, check_samples
+from .ops import distances as _dist
+from .ops.neighbors import kneighbors as _kneighbors
+
+
+def check_metric(metric: Any) -> str:
+    """The canonical metric name (``"l2"`` or ``"l1"``) for ``metric`` or a ``ValueError``."""
+    if not isinstance(metric, str) or metric.lower() not in _dist.METRICS:
+        raise ValueError(f"metric must be one of {sorted(_dist.METRICS)}; got {metric!r}")
+    return _dist.METRICS[metric.lower()]
+
+
+def check_method(method: Any) -> str:
+    """The canonical method name for ``method`` or a ``ValueError``."""
+    if not isinstance(method, str) or method.lower() not in _dist.METHODS:
+        raise ValueError(f"method must be one of {sorted(_dist.METHODS)}; got {method!r}")
+    return _dist.METHODS[method.lower()]
+
+
+@dataclass(frozen=True)
+class Index:
+    """Reference rows prepared for repeated queries on one placement."""
+
+    place: Placement
+    ref: _dist.Reference
+    metric: str
+
+    @property
+    def xp(self) -> ModuleType:
+        return self.place.xp
+
+
+def build_index(Y: Any, place: Placement, metric: str) -> Index:
+    """Prepare validated, placed reference rows ``Y`` for ``metric`` queries."""
+    xp = place.xp
+    with place.active():
+        if metric == "l2":
+            ref = _dist.prepare_reference(Y, xp=xp)
+        else:  # L1 needs only the rows themselves
+            ref = _dist.Reference(Y, None, None, 0.0)
+    return Index(place, ref, metric)
+
+
+def common_dtype(X: Any, Y: Any, xp: ModuleType) -> tuple[Any, Any]:
+    """Both arrays in their common floating dtype (float32 with float64 gives float64)."""
+    dtype = xp.result_type(X.dtype, Y.dtype)
+    return xp.astype(X, dtype, copy=False), xp.astype(Y, dtype, copy=False)
+
+
+def distances(
+    X: Any,
+    index: Index,
+    *,
+    method: str = "vectorized",
+    squared: bool = False,
+    working_memory: float | None = None,
+) -> Any:
+    """Distances from validated, placed ``X`` to an index, by ``method`` (no hand-back)."""
+    xp = index.xp
+    with index.place.active():
+        if method == "vectorized":
+            return _dist.vectorized_distances(
+                X,
+                index.ref,
+                metric=index.metric,
+                squared=squared,
+                xp=xp,
+                budget_bytes=_config.budget_bytes(working_memory),
+            )
+        return _dist.loop_distances(
+            X, index.ref.Y, method=method, metric=index.metric, squared=squared, xp=xp
+        )
+
+
+def pairwise_distances(
+    X: Any, Y: Any = None, *, metric: str = "l2", method: str = "vectorized", squared: bool = False
+) -> Any:
+    """Distances between the rows of ``X`` and the rows of ``Y`` (default: ``X`` itself).
+
+    Parameters
+    ----------
+    X : array, shape (n, d)
+        Query rows (numpy, CuPy or any array-API array; integers become float64).
+    Y : array, shape (m, d), optional
+        Reference rows; ``X`` when omitted.
+    metric : {"l2", "l1"}
+        Euclidean (aliases ``"euclidean"``) or Manhattan (``"manhattan"``, ``"cityblock"``).
+    method : {"vectorized", "one_loop", "two_loops"}
+        ``"vectorized"`` is the GEMM expansion (L2) or tiled broadcasting (L1); the loop
+        methods are the course's reference paths as Numba (CPU) or Numba-CUDA (GPU) loops.
+    squared : bool
+        Return squared L2 distances (no square root). L2 only.
+
+    Returns
+    -------
+    array, shape (n, m)
+        In the caller's array type and the inputs' common floating dtype.
+
+    Examples
+    --------
+    >>> import numpy as np, fastvr
+    >>> fastvr.pairwise_distances(np.array([[0.0, 0.0]]), np.array([[3.0, 4.0], [1.0, 0.0]]))
+    array([[5., 1.]])
+    >>> fastvr.pairwise_distances(np.array([[0, 0]]), np.array([[3, 4]]), metric="l1")
+    array([[7.]])
+    """
+    metric, method = check_metric(metric), check_method(method)
+    if not isinstance(squared, bool):
+        raise TypeError(f"squared must be a bool; got {squared!r}")
+    if squared and metric != "l2":
+        raise ValueError(f"squared=True only applies to metric='l2'; got metric={metric!r}")
+    place = placement_for(X, Y)
+    X = check_samples(X, "X", place)
+    Y = X if Y is None else check_samples(Y, "Y", place)
+    check_same_features(X, Y, "X", "Y")
+    X, Y = common_dtype(X, Y, place.xp)
+    index = build_index(Y, place, metric)
+    return place.give_back(distances(X, index, method=method, squared=squared))
+
+
+def kneighbors(
+    X: Any, Y: Any, k: int = 1, *, metric: str = "l2", working_memory: float | None = None
+) -> tuple[Any, Any]:
+    """The ``k`` nearest rows of ``Y`` for every row of ``X``, in bounded memory.
+
+    Streams over ``X`` in row blocks so the temporary distance block stays within the
+    working-memory budget; the full ``(n, m)`` matrix is never built.
+
+    Parameters
+    ----------
+    X : array, shape (n, d)
+    Y : array, shape (m, d)
+    k : int, 1 <= k <= m
+    metric : {"l2", "l1"}
+    working_memory : float, optional
+        Budget in MiB for the temporary block (default: :func:`fastvr.get_working_memory`).
+
+    Returns
+    -------
+    distances : array, shape (n, k)
+        Ordered nearest first; equal distances keep the lower index of ``Y`` first.
+    indices : array, shape (n, k)
+        Row numbers in ``Y``.
+
+    Examples
+    --------
+    >>> import numpy as np, fastvr
+    >>> d, i = fastvr.kneighbors(np.array([[0.0]]), np.array([[2.0], [-1.0], [1.0]]), k=2)
+    >>> d, i
+    (array([[1., 1.]]), array([[1, 2]]))
+    """
+    metric = check_metric(metric)
+    place = placement_for(X, Y)
+    X = check_samples(X, "X", place)
+    Y = check_samples(Y, "Y", place)
+    check_same_features(X, Y, "X", "Y")
+    k = check_int(k, "k", low=1, high=Y.shape[0])
+    X, Y = common_dtype(X, Y, place.xp)
+    index = build_index(Y, place, metric)
+    return tuple(place.give_back(a) for a in query(X, index, k, working_memory=working_memory))
+
+
+def query(
+    X: Any, index: Index, k: int, *, working_memory: float | None = None, squared: bool = False
+) -> tuple[Any, Any]:
+    """Streaming k-nearest search of validated, placed ``X`` against ``index`` (no hand-back)."""
+    xp = index.xp
+    with index.place.active():
+        dist, idx = _kneighbors(
+            X,
+            index.ref,
+            k,
+            metric=index.metric,
+            xp=xp,
+            budget_bytes=_config.budget_bytes(working_memory),
+        )
+        if index.metric == "l2" and not squared:
+            dist = xp.sqrt(dist)
+    return dist, idx

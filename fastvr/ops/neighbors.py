@@ -1,0 +1,107 @@
+"""Top-k selection, majority vote and streaming k-nearest-neighbour search on ``xp``.
+
+Tie rules (the course's): neighbours at equal distance are ordered by training index, lower
+first; a vote tie goes to the smallest label.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import array_api_compat
+import numpy as np
+from array_api_compat import device
+
+from .._backend import argpartition, itemsize, scatter_rows
+from .distances import Reference, blocks, l1_block, rows_per_block, sq_l2_block
+
+_SCAN_MAX_K = 64  # above this the insertion scan loses to partial selection
+
+
+def smallest_k(D: Any, k: int, *, xp: ModuleType) -> tuple[Any, Any]:
+    """The ``k`` smallest entries of each row of ``D`` and their column indices.
+
+    Partial selection (argpartition) and a sort of the ``k`` winners only. The result is
+    ordered by ``(value, column)``, so equal values keep the lower column first, and when
+    equal values straddle the cut the lower columns are the ones kept.
+
+    Examples
+    --------
+    >>> import numpy as np, array_api_compat.numpy as xp
+    >>> smallest_k(np.array([[3.0, 1.0, 1.0, 0.5]]), 2, xp=xp)
+    (array([[0.5, 1. ]]), array([[3, 1]]))
+    """
+    n, m = D.shape
+    if k <= _SCAN_MAX_K and array_api_compat.is_numpy_namespace(xp):
+        return _smallest_k_scan(D, k)
+    if k < m:
+        idx = argpartition(D, k - 1, xp=xp)[:, :k]
+        kth = xp.max(xp.take_along_axis(D, idx, axis=1), axis=1)
+        # More than k entries at or below the k-th value: a tie crosses the cut, and the
+        # partition may have kept a higher column. Those rows (rare) get a stable sort.
+        tied = xp.nonzero(xp.sum(xp.astype(kth[:, None] >= D, xp.int32), axis=1) > k)[0]
+        if tied.shape[0] > 0:
+            stable = xp.argsort(xp.take(D, tied, axis=0), axis=1, stable=True)[:, :k]
+            scatter_rows(idx, tied, stable, xp=xp)
+        idx = xp.sort(idx, axis=1)
+    else:
+        idx = xp.broadcast_to(xp.arange(m, device=device(D))[None, :], (n, m))
+    values = xp.take_along_axis(D, idx, axis=1)
+    order = xp.argsort(values, axis=1, stable=True)
+    return xp.take_along_axis(values, order, axis=1), xp.take_along_axis(idx, order, axis=1)
+
+
+def _smallest_k_scan(D: Any, k: int) -> tuple[Any, Any]:
+    """numpy fast path: one parallel Numba pass per row instead of partition + sorts."""
+    from ..kernels import cpu
+
+    values = np.empty((D.shape[0], k), dtype=D.dtype)
+    indices = np.empty((D.shape[0], k), dtype=np.int64)
+    cpu.smallest_k(np.ascontiguousarray(D), values, indices)
+    return values, indices
+
+
+def vote(neighbor_labels: Any, n_classes: int, *, xp: ModuleType) -> Any:
+    """Majority label of each row of ``neighbor_labels`` (codes in ``[0, n_classes)``).
+
+    Ties go to the smallest code (``argmax`` returns the first maximum).
+
+    Examples
+    --------
+    >>> import numpy as np, array_api_compat.numpy as xp
+    >>> vote(np.array([[2, 1, 2, 1], [0, 0, 1, 2]]), 3, xp=xp)
+    array([1, 0])
+    """
+    classes = xp.arange(n_classes, dtype=neighbor_labels.dtype, device=device(neighbor_labels))
+    counts = xp.sum(
+        xp.astype(neighbor_labels[:, :, None] == classes[None, None, :], xp.int32), axis=1
+    )
+    return xp.argmax(counts, axis=1)
+
+
+def kneighbors(
+    X: Any, ref: Reference, k: int, *, metric: str, xp: ModuleType, budget_bytes: int
+) -> tuple[Any, Any]:
+    """The ``k`` nearest reference rows of every row of ``X``, streamed in row blocks.
+
+    Only a block of the distance matrix exists at a time, sized so its temporaries stay
+    within ``budget_bytes``; each block keeps its ``k`` best per row. Returns distances
+    (squared for L2) and indices, both ``(n, k)``, ordered by ``(distance, index)``.
+    """
+    n, m = X.shape[0], ref.Y.shape[0]
+    rows = rows_per_block(m, X.shape[1], itemsize(X.dtype, xp=xp), budget_bytes)
+    dists, indices = [], []
+    for part in blocks(n, rows):
+        Xb = X[part, ...]
+        if metric == "l1":
+            block = l1_block(Xb, ref.Y, xp=xp)
+        else:
+            block = sq_l2_block(Xb, ref, xp=xp, budget_bytes=budget_bytes)
+        d, i = smallest_k(block, k, xp=xp)
+        del block  # free before the next block is allocated
+        dists.append(d)
+        indices.append(i)
+    if len(dists) == 1:
+        return dists[0], indices[0]
+    return xp.concat(dists, axis=0), xp.concat(indices, axis=0)

@@ -1,0 +1,89 @@
+"""Numba CPU loops: the course's reference paths, compiled.
+
+Every kernel accumulates in float64 whatever the input dtype, so the loops are an accurate
+reference for the vectorized paths. ``l1=True`` sums absolute differences (Manhattan);
+otherwise squared differences, with the square root taken unless ``squared=True``.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(inline="always")
+def _term(diff, l1):
+    return abs(diff) if l1 else diff * diff
+
+
+@numba.njit(inline="always")
+def _finish(acc, l1, squared):
+    return acc if (l1 or squared) else np.sqrt(acc)
+
+
+@numba.njit(parallel=True, fastmath=True, cache=True)
+def two_loops(X, Y, out, l1=False, squared=False):
+    """``out[i, j] = dist(X[i], Y[j])``: a loop over test rows, one over training rows.
+
+    Parameters
+    ----------
+    X : (n, d) float array; Y : (m, d) float array; out : (n, m) float array, written.
+    l1 : bool, Manhattan instead of Euclidean. squared : bool, skip the square root.
+    """
+    n, d = X.shape
+    m = Y.shape[0]
+    for i in numba.prange(n):
+        for j in range(m):
+            acc = 0.0
+            for k in range(d):
+                acc += _term(np.float64(X[i, k]) - np.float64(Y[j, k]), l1)
+            out[i, j] = _finish(acc, l1, squared)
+
+
+@numba.njit(parallel=True, fastmath=True, cache=True)
+def one_loop(X, YT, out, l1=False, squared=False):
+    """``out[i, :] = dist(X[i], all training rows)``: one loop over test rows.
+
+    Each test row is compared with the whole training set at once; ``YT`` is the training
+    set transposed, ``(d, m)`` and C-contiguous, so the inner loop runs along contiguous
+    memory over training rows and vectorizes.
+    """
+    n, d = X.shape
+    m = YT.shape[1]
+    for i in numba.prange(n):
+        acc = np.zeros(m)
+        for k in range(d):
+            xik = np.float64(X[i, k])
+            for j in range(m):
+                acc[j] += _term(xik - np.float64(YT[k, j]), l1)
+        for j in range(m):
+            out[i, j] = _finish(acc[j], l1, squared)
+
+
+@numba.njit(parallel=True, cache=True)
+def smallest_k(D, values, indices):
+    """The ``k = values.shape[1]`` smallest entries of each row of ``D``, in one pass.
+
+    Each row is scanned once in column order while a sorted list of the best ``k`` is kept
+    by insertion; an entry replaces the list's worst only when strictly smaller, so equal
+    values keep the lower column. Output is ordered by ``(value, column)``. Meant for small
+    ``k`` (the insertion costs up to ``k`` moves per accepted entry).
+    """
+    n, m = D.shape
+    k = values.shape[1]
+    for i in numba.prange(n):
+        best_v = values[i]
+        best_i = indices[i]
+        for j in range(k):
+            best_v[j] = np.inf
+            best_i[j] = m  # sentinel larger than any column
+        for j in range(m):
+            v = D[i, j]
+            if v < best_v[k - 1] or (v == best_v[k - 1] and best_i[k - 1] == m):
+                pos = k - 1
+                while pos > 0 and (v < best_v[pos - 1] or best_i[pos - 1] == m):
+                    best_v[pos] = best_v[pos - 1]
+                    best_i[pos] = best_i[pos - 1]
+                    pos -= 1
+                best_v[pos] = v
+                best_i[pos] = j

@@ -1,0 +1,123 @@
+"""Backend selection, transfers and the import contract (SPEC §2)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastvr
+from fastvr._backend import cuda_device_count
+
+NO_GPU = cuda_device_count() == 0
+
+
+def _run(code: str, **env: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **env},
+        timeout=300,
+    )
+    return result.stdout
+
+
+def test_import_is_light_and_fast():
+    out = _run(
+        "import sys, time; t = time.perf_counter(); import fastvr; "
+        "t = time.perf_counter() - t; import json; "
+        "print(json.dumps({'seconds': t, 'cupy': 'cupy' in sys.modules, "
+        "'cuda': any(m.startswith('numba.cuda') for m in sys.modules), "
+        "'numba': 'numba' in sys.modules}))"
+    )
+    report = json.loads(out)
+    assert not report["cupy"] and not report["cuda"] and not report["numba"]
+    assert report["seconds"] < 1.0
+
+
+def test_numpy_backend_by_name_and_context():
+    with fastvr.backend("numpy") as chosen:
+        assert chosen == fastvr.Backend("numpy")
+        assert fastvr.current_backend().name == "numpy"
+        assert isinstance(fastvr.asarray([1.0, 2.0]), np.ndarray)
+
+
+def test_context_restores_the_previous_choice():
+    before = fastvr.current_backend()
+    with fastvr.backend("numpy"):
+        pass
+    assert fastvr.current_backend() == before
+
+
+def test_auto_is_numpy_without_a_gpu():
+    if not NO_GPU:
+        pytest.skip("a GPU is present")
+    with fastvr.backend("auto") as chosen:
+        assert chosen.name == "numpy"
+
+
+def test_environment_variable_selects_the_backend():
+    out = _run("import fastvr; print(fastvr.current_backend().name)", FASTVR_BACKEND="numpy")
+    assert out.strip() == "numpy"
+    bad = subprocess.run(
+        [sys.executable, "-c", "import fastvr; fastvr.current_backend()"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "FASTVR_BACKEND": "tpu"},
+    )
+    assert bad.returncode != 0 and "backend name must be one of" in bad.stderr
+
+
+def test_unknown_backend_names():
+    with pytest.raises(ValueError, match=r"backend name must be one of .*got 'torch'"):
+        fastvr.use("torch")
+    with pytest.raises(TypeError, match=r"backend name must be a str"):
+        fastvr.use(3)
+    with pytest.raises(ValueError, match=r"device=1 only applies to the 'cupy' backend"):
+        fastvr.use("numpy", device=1)
+    with pytest.raises(TypeError, match=r"device must be an int"):
+        fastvr.backend("cupy", device="0").__enter__()
+
+
+@pytest.mark.skipif(not NO_GPU, reason="CuPy with a GPU is present")
+def test_asking_for_cupy_without_it_says_how_to_install():
+    with pytest.raises(
+        fastvr.BackendUnavailableError,
+        match=r"fastvr\[cuda12\].*fastvr\[cuda13\]|"
+        r"no CUDA device is usable",
+    ):
+        fastvr.use("cupy")
+    assert fastvr.current_backend().name == "numpy"  # the failed call changed nothing
+
+
+def test_to_numpy_from_every_library(xp):
+    a = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(fastvr.to_numpy(xp.asarray(a)), a)
+    np.testing.assert_array_equal(fastvr.to_numpy([[0.0, 1.0]]), [[0.0, 1.0]])
+
+
+def test_outputs_follow_numpy_inputs_on_every_backend(host_backend, rng):
+    X = rng.normal(size=(4, 3))
+    d = fastvr.pairwise_distances(X)
+    assert isinstance(d, np.ndarray)
+    i = fastvr.kneighbors(X, X, k=2)[1]
+    assert isinstance(i, np.ndarray)
+    np.testing.assert_array_equal(i[:, 0], np.arange(4))
+
+
+def test_working_memory_context():
+    assert fastvr.get_working_memory() == 1024.0
+    with fastvr.working_memory(8):
+        assert fastvr.get_working_memory() == 8.0
+    assert fastvr.get_working_memory() == 1024.0
+
+
+def test_rejects_non_arrays():
+    with pytest.raises(TypeError, match=r"expected an array"):
+        fastvr.pairwise_distances({"a": 1})

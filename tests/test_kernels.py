@@ -1,0 +1,92 @@
+"""The loop kernels: Numba CPU directly, Numba-CUDA under the simulator (or a real GPU)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from fastvr.kernels import cpu
+
+from fastvr._backend import cuda_device_count
+
+from .oracles import distances_loop
+
+CASES = [(1, 1, 1), (5, 7, 3), (33, 9, 17)]  # (n, m, d): edges of the 32 x 8 thread blocks
+
+
+@pytest.mark.parametrize(("n", "m", "d"), CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cpu_kernels_match_float64_loop(n, m, d, dtype, rng):
+    X = rng.normal(size=(n, d)).astype(dtype)
+    Y = rng.normal(size=(m, d)).astype(dtype)
+    for l1 in (False, True):
+        want = distances_loop(X, Y, "l1" if l1 else "l2")
+        for squared in (False, True):
+            expected = want if (l1 or not squared) else want**2
+            two = np.empty((n, m), dtype)
+            cpu.two_loops(X, Y, two, l1, squared)
+            one = np.empty((n, m), dtype)
+            cpu.one_loop(X, np.ascontiguousarray(Y.T), one, l1, squared)
+            rtol = 1e-6 if dtype == np.float32 else 1e-12
+            np.testing.assert_allclose(two, expected, rtol=rtol)
+            np.testing.assert_allclose(one, expected, rtol=rtol)
+
+
+_CUDA_SCRIPT = textwrap.dedent(
+    """
+    import json, numpy as np
+    from fastvr.kernels import cuda
+    rng = np.random.default_rng(7)
+    errors = {}
+    for n, m, d in %r:
+        X, Y = rng.normal(size=(n, d)), rng.normal(size=(m, d))
+        for l1 in (False, True):
+            diff = X[:, None, :] - Y[None, :, :]
+            want = np.abs(diff).sum(-1) if l1 else np.sqrt((diff * diff).sum(-1))
+            for name in ("two_loops", "one_loop"):
+                out = np.full((n, m), np.nan)
+                getattr(cuda, name)(X, Y, out, l1, False)
+                errors[f"{name}-l1={l1}-{n}x{m}x{d}"] = float(np.nanmax(np.abs(out - want)
+                    + np.isnan(out)))
+    print(json.dumps(errors))
+    """
+) % (CASES,)
+
+
+@pytest.mark.cudasim
+def test_cuda_kernels_under_the_simulator():
+    """Runs in a subprocess: the simulator is chosen when Numba is first imported."""
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", _CUDA_SCRIPT],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=True,
+    ).stdout
+    errors = json.loads(out)
+    assert len(errors) == 2 * 2 * len(CASES)
+    assert max(errors.values()) < 1e-12, errors
+
+
+def test_cuda_kernels_on_a_real_gpu(rng):
+    if cuda_device_count() == 0:
+        pytest.skip("needs a CUDA device")
+    import cupy
+
+    import fastvr
+
+    X, Y = rng.normal(size=(70, 40)), rng.normal(size=(90, 40))
+    for method in ("two_loops", "one_loop"):
+        for metric in ("l2", "l1"):
+            got = fastvr.pairwise_distances(
+                cupy.asarray(X), cupy.asarray(Y), method=method, metric=metric
+            )
+            assert isinstance(got, cupy.ndarray)
+            np.testing.assert_allclose(got.get(), distances_loop(X, Y, metric), rtol=1e-12)
