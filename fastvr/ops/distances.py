@@ -53,9 +53,9 @@ def blocks(n: int, size: int) -> Iterator[slice]:
 class Reference:
     """The reference (training) side, prepared once for L2 queries.
 
-    ``augmented`` is ``[Y − μ | 1 | ‖Y − μ‖²]``: multiplied by a query block laid out as
-    ``[−2(X − μ) | ‖X − μ‖² | 1]`` it gives the squared distances in one GEMM, norms included,
-    with no extra passes over the result.
+    ``augmented`` is ``[−2(Y − μ) | 1 | ‖Y − μ‖²]``: multiplied by a query block laid out as
+    ``[X − μ | ‖X − μ‖² | 1]`` it gives the squared distances in one GEMM, norms included,
+    with no extra passes over the result (the factor −2 is exact in floating point).
     """
 
     Y: Any
@@ -78,7 +78,7 @@ def prepare_reference(Y: Any, *, xp: ModuleType) -> Reference:
     centred = Y - xp.astype(mean, Y.dtype)
     norms = row_sq_norms(centred, xp=xp)
     ones = xp.ones_like(norms)
-    augmented = xp.concat([centred, ones[:, None], norms[:, None]], axis=1)
+    augmented = xp.concat([centred * -2, ones[:, None], norms[:, None]], axis=1)
     return Reference(Y, augmented, xp.astype(mean, Y.dtype), float(xp.max(norms)))
 
 
@@ -104,8 +104,12 @@ def _refine_cancelled(
         scatter_set(D2, r, c, xp.astype(xp.sum(diff * diff, axis=1), D2.dtype), xp=xp)
 
 
-def sq_l2_block(X: Any, ref: Reference, *, xp: ModuleType, budget_bytes: int) -> Any:
+def sq_l2_block(X: Any, ref: Reference, *, xp: ModuleType, budget_bytes: int,
+                clamp: bool = True) -> Any:
     """Squared L2 distances ``(n, m)`` from rows of ``X`` to the reference, clamped at 0.
+
+    With ``clamp=False`` tiny negative values (rounding of zero distances the refinement did
+    not catch) are left in; callers that rank rows and clamp their winners save a pass.
 
     Examples
     --------
@@ -117,10 +121,10 @@ def sq_l2_block(X: Any, ref: Reference, *, xp: ModuleType, budget_bytes: int) ->
     centred = X - ref.mean
     x_norms = row_sq_norms(centred, xp=xp)
     ones = xp.ones_like(x_norms)
-    query = xp.concat([centred * -2, x_norms[:, None], ones[:, None]], axis=1)
+    query = xp.concat([centred, x_norms[:, None], ones[:, None]], axis=1)
     D2 = query @ ref.augmented.T
     _refine_cancelled(D2, X, x_norms, ref, xp=xp, budget_bytes=budget_bytes)
-    return clamp_min_(D2, 0, xp=xp)
+    return clamp_min_(D2, 0, xp=xp) if clamp else D2
 
 
 def l1_block(X: Any, Y: Any, *, xp: ModuleType) -> Any:

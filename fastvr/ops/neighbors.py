@@ -13,7 +13,7 @@ import array_api_compat
 import numpy as np
 from array_api_compat import device
 
-from .._backend import argpartition, itemsize, scatter_rows
+from .._backend import argpartition, clamp_min_, itemsize, scatter_rows
 from .distances import Reference, blocks, l1_block, rows_per_block, sq_l2_block
 
 _SCAN_MAX_K = 64  # above this the insertion scan loses to partial selection
@@ -97,8 +97,9 @@ def kneighbors(
         if metric == "l1":
             block = l1_block(Xb, ref.Y, xp=xp)
         else:
-            block = sq_l2_block(Xb, ref, xp=xp, budget_bytes=budget_bytes)
+            block = sq_l2_block(Xb, ref, xp=xp, budget_bytes=budget_bytes, clamp=False)
         d, i = smallest_k(block, k, xp=xp)
+        d = clamp_min_(d, 0, xp=xp)
         del block  # free before the next block is allocated
         dists.append(d)
         indices.append(i)
