@@ -33,7 +33,7 @@ def test_gemm(benchmark, device_lib, dtype):
     xp = device_lib
     X_train, _, X_test = _inputs(xp, dtype)
     _group(benchmark, xp, dtype)
-    run_benchmark(benchmark, synchronised(xp, lambda: X_test @ X_train.T), role="baseline")
+    run_benchmark(benchmark, synchronised(xp, lambda: X_test @ X_train.T))
 
 
 @pytest.mark.parametrize("num_loops", [0, 1, 2])
@@ -42,11 +42,15 @@ def test_knn_compute_distances(benchmark, device_lib, dtype, num_loops):
     X_train, y_train, X_test = _inputs(xp, dtype)
     knn = KNearestNeighbor()
     knn.train(X_train, y_train)
-    method = {0: knn.compute_distances_no_loops, 1: knn.compute_distances_one_loop,
-              2: knn.compute_distances_two_loops}[num_loops]
+    method = {
+        0: knn.compute_distances_no_loops,
+        1: knn.compute_distances_one_loop,
+        2: knn.compute_distances_two_loops,
+    }[num_loops]
     _group(benchmark, xp, dtype)
-    run_benchmark(benchmark, synchronised(xp, lambda: method(X_test)),
-                  rounds=5 if num_loops == 0 else 2)
+    run_benchmark(
+        benchmark, synchronised(xp, lambda: method(X_test)), rounds=5 if num_loops == 0 else 2
+    )
 
 
 def test_pairwise_oneshot(benchmark, device_lib, dtype):

@@ -5,9 +5,10 @@ cancellation that ruins it for near-duplicate rows and large norms:
 
 1. Both sides are centred by the reference (training) mean before the product. Distances are
    translation invariant, and centring removes the large common offset that raw pixel data
-   carries, so the norms that meet in the subtraction are as small as they can be. For
-   integer-valued data the mean is rounded to an integer, so with float64 every step stays
-   exact (for sums below 2⁵³) and equal distances come out exactly equal.
+   carries, so the norms that meet in the subtraction are as small as they can be. The mean
+   is rounded to a multiple of 2⁻⁸, so for integer-valued data (pixels) in float64 every step
+   stays exact (while sums stay below 2⁵³ · 2⁻¹⁶, e.g. 3072 features of 0..255) and equal
+   distances come out exactly equal.
 2. The expansion's error on an entry is at most ``γ (‖a‖² + ‖b‖²)`` (centred norms), with
    ``γ ≈ n·ε`` the textbook bound for an ``n``-term dot product (in practice ``√n·ε``). An entry
    whose value falls below ``τ (‖a‖² + ‖b‖²)`` may have lost its digits, so it is recomputed
@@ -40,6 +41,7 @@ METHODS = {
     "two_loops": "two_loops",
 }
 _REFINE_BELOW = {4: 2.0**-4, 8: 2.0**-16}  # τ by itemsize; see the module docstring
+_SHIFT_GRID = 2.0**8  # the centring shift is a multiple of 1/_SHIFT_GRID (see prepare_reference)
 _L1_TILE_BYTES = 8 * 2**20  # (rows × rows × features) broadcast tiles stay cache-sized
 
 
@@ -71,10 +73,10 @@ class Reference:
 def prepare_reference(Y: Any, *, xp: ModuleType) -> Reference:
     """Centre ``Y`` by its mean (accumulated in float64) and lay it out for the L2 GEMM."""
     mean = xp.sum(Y, axis=0, keepdims=True, dtype=xp.float64) / Y.shape[0]
-    if bool(xp.all(xp.round(Y) == Y)):
-        # Integer-valued data (pixels): an integer shift keeps every product and sum exact
-        # in float64, so exactly equal distances stay equal and the tie rules hold.
-        mean = xp.round(mean)
+    # A shift on a coarse dyadic grid: integer data (pixels) then stays on a grid of 2⁻⁸ whose
+    # products and sums float64 holds exactly, so exactly equal distances stay equal and the
+    # tie rules hold. Rounding the shift by at most 2⁻⁹ costs the centring nothing.
+    mean = xp.round(mean * _SHIFT_GRID) / _SHIFT_GRID
     centred = Y - xp.astype(mean, Y.dtype)
     norms = row_sq_norms(centred, xp=xp)
     ones = xp.ones_like(norms)
@@ -104,8 +106,9 @@ def _refine_cancelled(
         scatter_set(D2, r, c, xp.astype(xp.sum(diff * diff, axis=1), D2.dtype), xp=xp)
 
 
-def sq_l2_block(X: Any, ref: Reference, *, xp: ModuleType, budget_bytes: int,
-                clamp: bool = True) -> Any:
+def sq_l2_block(
+    X: Any, ref: Reference, *, xp: ModuleType, budget_bytes: int, clamp: bool = True
+) -> Any:
     """Squared L2 distances ``(n, m)`` from rows of ``X`` to the reference, clamped at 0.
 
     With ``clamp=False`` tiny negative values (rounding of zero distances the refinement did

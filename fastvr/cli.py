@@ -1,0 +1,156 @@
+"""The ``fastvr`` command: ``fastvr bench`` (k-NN speed report) and ``fastvr info``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+
+from . import __version__
+from ._backend import BACKEND_NAMES, BackendUnavailableError, backend, cuda_device_count
+from ._config import get_working_memory
+
+
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    found = {}
+    for name in (
+        "numpy",
+        "numba",
+        "array-api-compat",
+        "cupy-cuda12x",
+        "cupy-cuda13x",
+        "cupy",
+        "scikit-learn",
+        "faiss-cpu",
+    ):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def _gpus() -> list[str]:
+    if cuda_device_count() == 0:
+        return []
+    import cupy
+
+    return [
+        cupy.cuda.runtime.getDeviceProperties(i)["name"].decode()
+        for i in range(cuda_device_count())
+    ]
+
+
+def info() -> dict:
+    """What ``fastvr info`` reports, as a dict."""
+    import numba
+
+    with backend(os.environ.get("FASTVR_BACKEND", "auto")) as chosen:
+        selected = chosen.name if chosen.device is None else f"{chosen.name} (GPU {chosen.device})"
+    return {
+        "fastvr": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "backend (auto or FASTVR_BACKEND)": selected,
+        "CUDA devices": _gpus() or "none",
+        "numba threads": f"{numba.get_num_threads()} ({numba.config.THREADING_LAYER} layer)",
+        "working memory": f"{get_working_memory():.0f} MiB",
+        "packages": _versions(),
+    }
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    report = info()
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    for key, value in report.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items())
+        elif isinstance(value, list):
+            value = ", ".join(value)
+        print(f"{key:>34}: {value}")
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from .speed import format_report, knn_report
+
+    with backend(args.backend) as chosen:
+        print(
+            f"k-NN speed report: {args.size} shape, backend {chosen.name}, best of {args.repeat}",
+            flush=True,
+        )
+        timings = knn_report(
+            args.size,
+            tuple(args.dtype),
+            args.repeat,
+            progress=lambda t: print(
+                f"  {t.dtype:<8} {t.name:<34} {t.seconds * 1e3:10.1f} ms", flush=True
+            ),
+        )
+    print()
+    print(format_report(timings))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump([asdict(t) for t in timings], f, indent=2)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fastvr", description="CS231n Assignment 1, fast on numpy and CuPy."
+    )
+    parser.add_argument("--version", action="version", version=f"fastvr {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    bench = commands.add_parser(
+        "bench",
+        help="k-NN speed report on CIFAR-shaped data",
+        description="Time the k-NN distance paths and predict "
+        "against the bare GEMM (and scikit-learn/faiss when installed).",
+    )
+    bench.add_argument("--backend", choices=BACKEND_NAMES, default="auto")
+    bench.add_argument(
+        "--size",
+        choices=("course", "small"),
+        default="course",
+        help="course: 500 test x 5000 train x 3072 (default); small: 100 x 1000",
+    )
+    bench.add_argument(
+        "--dtype", nargs="+", choices=("float32", "float64"), default=["float32", "float64"]
+    )
+    bench.add_argument("--repeat", type=int, default=3, help="timed calls per entry (best kept)")
+    bench.add_argument("--json", metavar="PATH", help="also write the timings as JSON")
+    bench.set_defaults(run=_cmd_bench)
+
+    info_cmd = commands.add_parser(
+        "info",
+        help="version, backends, devices, settings",
+        description="Show what fastvr sees on this machine.",
+    )
+    info_cmd.add_argument("--json", action="store_true", help="print JSON")
+    info_cmd.set_defaults(run=_cmd_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``fastvr`` command; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (BackendUnavailableError, ValueError, OSError) as exc:
+        print(f"fastvr: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
