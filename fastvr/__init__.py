@@ -21,12 +21,14 @@ from ._backend import (
     use,
 )
 from ._config import get_working_memory, set_working_memory, working_memory
+from ._training import DivergenceWarning
 from ._version import __version__
 from .neighbors import kneighbors, pairwise_distances
 
 __all__ = [
     "Backend",
     "BackendUnavailableError",
+    "DivergenceWarning",
     "__version__",
     "asarray",
     "backend",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -27,11 +28,20 @@ def _kind(xp: Any, dtype: Any) -> str:
     return str(dtype)
 
 
-def check_samples(X: Any, name: str, place: Placement, *, ndim: int = 2) -> Any:
+def check_samples(
+    X: Any,
+    name: str,
+    place: Placement,
+    *,
+    ndim: int = 2,
+    layout: str = "(n_samples, n_features)",
+    finite: bool = True,
+) -> Any:
     """``X`` as a finite, non-empty floating array of ``ndim`` dimensions on ``place``.
 
     Integer data (uint8 images included) is converted to float64 before any arithmetic,
-    so nothing wraps around; floating data keeps its dtype.
+    so nothing wraps around; floating data keeps its dtype. ``finite=False`` leaves the
+    NaN/inf check (a pass over the data) to the caller, see :func:`check_finite`.
     """
     X = place.put(_host_array(X, name))
     xp = place.xp
@@ -39,15 +49,39 @@ def check_samples(X: Any, name: str, place: Placement, *, ndim: int = 2) -> Any:
     if kind not in ("real floating", "integral"):
         raise TypeError(f"{name} must hold real numbers; got dtype {X.dtype}")
     if X.ndim != ndim:
-        expected = "(n_samples, n_features)" if ndim == 2 else f"{ndim} dimensions"
+        expected = layout if ndim == 2 else f"{ndim} dimensions"
         raise ValueError(f"{name} must be a {ndim}-D array {expected}; got shape {X.shape}")
     if any(s == 0 for s in X.shape):
         raise ValueError(f"{name} must not be empty; got shape {X.shape}")
     X = xp.astype(X, float_dtype_for(X.dtype, xp=xp), copy=False)
-    # min and max propagate NaN and expose ±inf: two reductions, no temporary array.
+    if finite:
+        check_finite(X, name, xp=xp)
+    return X
+
+
+def check_finite(X: Any, name: str, *, xp: Any) -> None:
+    """``ValueError`` if ``X`` holds NaN or ±inf.
+
+    One pass: a sum is finite whenever every entry is (barring overflow), and NaN or ±inf
+    in the data always makes it non-finite. Only a non-finite sum pays for the exact test.
+    """
+    if bool(xp.isfinite(xp.sum(X))):
+        return
+    # min and max propagate NaN and expose ±inf; a finite pair means the sum overflowed.
     if not bool(xp.isfinite(xp.min(X)) & xp.isfinite(xp.max(X))):
         raise ValueError(f"{name} contains NaN or infinity")
-    return X
+
+
+def check_real(value: Any, name: str, *, low: float | None = None) -> float:
+    """A finite real number (optionally ``>= low``) as a Python float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite; got {value}")
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be at least {low}; got {value}")
+    return value
 
 
 def check_labels(y: Any, name: str, n_samples: int, place: Placement) -> Any:

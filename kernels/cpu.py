@@ -99,3 +99,73 @@ def smallest_k(D, values, indices):
                     pos -= 1
                 best_v[pos] = v
                 best_i[pos] = j
+
+
+@numba.njit(cache=True)
+def svm_loss_naive(W, X, y, reg):
+    """The course's ``svm_loss_naive``: loops over samples and classes. Returns (loss, dW).
+
+    W (D, C), X (N, D), y (N,) integer labels; margin Δ = 1; data loss averaged over N;
+    regulariser ``reg * sum(W * W)`` with gradient ``2 * reg * W``. Sums in float64.
+    """
+    num_train, dim = X.shape
+    num_classes = W.shape[1]
+    dW = np.zeros(W.shape, dtype=np.float64)
+    scores = np.empty(num_classes, dtype=np.float64)
+    loss = 0.0
+    for i in range(num_train):
+        _scores_of(X, W, i, scores)
+        correct = scores[y[i]]
+        for j in range(num_classes):
+            if j == y[i]:
+                continue
+            margin = scores[j] - correct + 1.0
+            if margin > 0:
+                loss += margin
+                for d in range(dim):
+                    dW[d, j] += X[i, d]
+                    dW[d, y[i]] -= X[i, d]
+    return _average_and_regularise(loss, dW, W, reg, num_train)
+
+
+@numba.njit(cache=True)
+def softmax_loss_naive(W, X, y, reg):
+    """The course's ``softmax_loss_naive``: loops over samples and classes. Returns (loss, dW).
+
+    Scores are shifted by their maximum before ``exp`` (numerical stability).
+    """
+    num_train, dim = X.shape
+    num_classes = W.shape[1]
+    dW = np.zeros(W.shape, dtype=np.float64)
+    scores = np.empty(num_classes, dtype=np.float64)
+    loss = 0.0
+    for i in range(num_train):
+        _scores_of(X, W, i, scores)
+        scores -= scores.max()
+        total = 0.0
+        for j in range(num_classes):
+            total += np.exp(scores[j])
+        loss += np.log(total) - scores[y[i]]
+        for j in range(num_classes):
+            p = np.exp(scores[j]) / total - (1.0 if j == y[i] else 0.0)
+            for d in range(dim):
+                dW[d, j] += p * X[i, d]
+    return _average_and_regularise(loss, dW, W, reg, num_train)
+
+
+@numba.njit(inline="always")
+def _scores_of(X, W, i, scores):
+    """``scores[:] = X[i] @ W``, accumulated in float64."""
+    scores[:] = 0.0
+    for d in range(X.shape[1]):
+        xid = np.float64(X[i, d])
+        for j in range(W.shape[1]):
+            scores[j] += xid * W[d, j]
+
+
+@numba.njit(inline="always")
+def _average_and_regularise(loss, dW, W, reg, num_train):
+    loss = loss / num_train + reg * np.sum(W.astype(np.float64) ** 2)
+    dW /= num_train
+    dW += 2.0 * reg * W
+    return loss, dW.astype(W.dtype)

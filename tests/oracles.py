@@ -26,3 +26,38 @@ def knn_predict_loop(dists, y_train, k):
         closest_y = y_train[np.argsort(row, kind="stable")[:k]]
         out[i] = np.argmax(np.bincount(closest_y))
     return out
+
+
+def svm_loss_loop(W, X, y, reg):
+    """The course's naive SVM loss, in plain Python float64 loops."""
+    W, X = np.asarray(W, np.float64), np.asarray(X, np.float64)
+    dW = np.zeros_like(W)
+    loss = 0.0
+    for i in range(X.shape[0]):
+        scores = X[i] @ W
+        for j in range(W.shape[1]):
+            if j == y[i]:
+                continue
+            margin = scores[j] - scores[y[i]] + 1
+            if margin > 0:
+                loss += margin
+                dW[:, j] += X[i]
+                dW[:, y[i]] -= X[i]
+    n = X.shape[0]
+    return loss / n + reg * np.sum(W * W), dW / n + 2 * reg * W
+
+
+def softmax_loss_loop(W, X, y, reg):
+    """The course's naive softmax loss, in plain Python float64 loops (log-sum-exp shift)."""
+    W, X = np.asarray(W, np.float64), np.asarray(X, np.float64)
+    dW = np.zeros_like(W)
+    loss = 0.0
+    for i in range(X.shape[0]):
+        scores = X[i] @ W
+        scores = scores - scores.max()
+        p = np.exp(scores) / np.sum(np.exp(scores))
+        loss -= np.log(p[y[i]])
+        p[y[i]] -= 1
+        dW += np.outer(X[i], p)
+    n = X.shape[0]
+    return loss / n + reg * np.sum(W * W), dW / n + 2 * reg * W

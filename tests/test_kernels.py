@@ -16,6 +16,7 @@ from fastvr._backend import cuda_device_count
 
 from .oracles import distances_loop
 
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CASES = [(1, 1, 1), (5, 7, 3), (33, 9, 17)]  # (n, m, d): edges of the 32 x 8 thread blocks
 
 
@@ -41,6 +42,7 @@ _CUDA_SCRIPT = textwrap.dedent(
     """
     import json, numpy as np
     from fastvr.kernels import cuda
+    from tests import oracles
     rng = np.random.default_rng(7)
     errors = {}
     for n, m, d in %r:
@@ -53,6 +55,13 @@ _CUDA_SCRIPT = textwrap.dedent(
                 getattr(cuda, name)(X, Y, out, l1, False)
                 errors[f"{name}-l1={l1}-{n}x{m}x{d}"] = float(np.nanmax(np.abs(out - want)
                     + np.isnan(out)))
+    W, X, y = rng.normal(size=(6, 4)), rng.normal(size=(37, 6)), rng.integers(0, 4, 37)
+    for name in ("svm", "softmax"):
+        loss, dW = np.zeros(1), np.zeros((6, 4))
+        getattr(cuda, f"{name}_loss_sums")(W, X, y, loss, dW)
+        want_loss, want_dW = getattr(oracles, f"{name}_loss_loop")(W, X, y, 0.0)
+        errors[f"{name}-loss"] = abs(loss[0] / 37 - want_loss)
+        errors[f"{name}-dW"] = float(np.max(np.abs(dW / 37 - want_dW)))
     print(json.dumps(errors))
     """
 ) % (CASES,)
@@ -69,9 +78,10 @@ def test_cuda_kernels_under_the_simulator():
         env=env,
         timeout=600,
         check=True,
+        cwd=_REPO,
     ).stdout
     errors = json.loads(out)
-    assert len(errors) == 2 * 2 * len(CASES)
+    assert len(errors) == 2 * 2 * len(CASES) + 4
     assert max(errors.values()) < 1e-12, errors
 
 

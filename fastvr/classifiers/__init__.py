@@ -1,5 +1,6 @@
 """Course-compatible classifiers (``from fastvr.classifiers import KNearestNeighbor``)."""
 
 from .k_nearest_neighbor import KNearestNeighbor
+from .linear_classifier import LinearClassifier, LinearSVM, Softmax
 
-__all__ = ["KNearestNeighbor"]
+__all__ = ["KNearestNeighbor", "LinearClassifier", "LinearSVM", "Softmax"]

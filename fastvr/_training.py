@@ -1,0 +1,53 @@
+"""Pieces shared by the course's training loops: minibatch draws, loss history, divergence."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+
+class DivergenceWarning(RuntimeWarning):
+    """Training produced a non-finite loss (the learning rate is usually too large)."""
+
+
+def minibatch_indices(num_train: int, batch_size: int, num_iters: int) -> Iterator[np.ndarray]:
+    """The course's draws, ``np.random.choice(num_train, batch_size)`` once per iteration.
+
+    Drawn all at once from numpy's global random state: the legacy generator yields the same
+    numbers whether asked for ``num_iters`` batches in one call or one batch per call, so the
+    sequence is the course's, with one host-to-device copy on a GPU instead of one per step.
+    Only valid when nothing else draws from ``np.random`` during the loop.
+    """
+    if num_iters == 0:
+        return iter(())
+    return iter(np.random.choice(num_train, (num_iters, batch_size)))
+
+
+def loss_history(losses: list[Any], xp: Any) -> list[float]:
+    """Device losses as a list of Python floats, with one host synchronisation in all."""
+    if not losses:
+        return []
+    if array_api_compat.is_numpy_namespace(xp):
+        return [float(v) for v in losses]
+    from ._backend import to_numpy
+
+    return [float(v) for v in to_numpy(xp.stack([xp.reshape(v, ()) for v in losses]))]
+
+
+def warn_if_diverged(history: list[float], learning_rate: float, *, stacklevel: int = 3) -> None:
+    """One :class:`DivergenceWarning` naming the first iteration whose loss is not finite."""
+    for it, loss in enumerate(history):
+        if not math.isfinite(loss):
+            warnings.warn(
+                f"training diverged at iteration {it}: the loss became {loss} with "
+                f"learning_rate={learning_rate:g}; the weights now hold non-finite values. "
+                "Lower the learning rate and start again from fresh weights.",
+                DivergenceWarning,
+                stacklevel=stacklevel,
+            )
+            return

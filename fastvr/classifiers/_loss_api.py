@@ -1,0 +1,69 @@
+"""The one validated path behind the course's four loss functions."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+
+from .._backend import placement_for
+from .._validation import check_finite, check_labels, check_real, check_samples
+from ..ops.losses import hinge_loss, linear_loss, naive_linear_loss, softmax_cross_entropy
+
+DATA_LOSSES = {"svm": hinge_loss, "softmax": softmax_cross_entropy}
+
+
+def check_labels_fit_weights(y: Any, num_classes: int, *, xp: Any) -> None:
+    """``ValueError`` if a label has no column in the weights."""
+    top = int(xp.max(y))
+    if top >= num_classes:
+        raise ValueError(
+            f"y holds label {top} but W has {num_classes} columns (labels 0..{num_classes - 1})"
+        )
+
+
+def validated_linear_args(W: Any, X: Any, y: Any, reg: Any, *, check_x: bool):
+    """Check and place the arguments of a linear loss; returns ``(place, W, X, y, reg)``.
+
+    ``check_x=False`` skips the pass over X for NaN/inf; the caller then checks the loss
+    instead (NaN or inf in X always makes the scores, hence the loss, non-finite).
+    """
+    place = placement_for(W, X, y)
+    xp = place.xp
+    W = check_samples(W, "W", place, layout="(D, C)")
+    X = check_samples(X, "X", place, finite=check_x)
+    if X.shape[1] != W.shape[0]:
+        raise ValueError(
+            f"X has {X.shape[1]} features but W has {W.shape[0]} rows; they must match"
+        )
+    y = check_labels(y, "y", X.shape[0], place)
+    check_labels_fit_weights(y, W.shape[1], xp=xp)
+    reg = check_real(reg, "reg", low=0.0)
+    dtype = xp.result_type(W.dtype, X.dtype)
+    return place, xp.astype(W, dtype, copy=False), xp.astype(X, dtype, copy=False), y, reg
+
+
+def public_linear_loss(W: Any, X: Any, y: Any, reg: Any, kind: str, *, naive: bool):
+    """``(loss: float, dW)`` for the course's ``{svm,softmax}_loss_{naive,vectorized}``."""
+    w_dtype = getattr(W, "dtype", None)
+    place, W, X, y, reg = validated_linear_args(W, X, y, reg, check_x=naive)
+    xp = place.xp
+    with place.active():
+        if naive:
+            loss, dW = naive_linear_loss(W, X, y, reg, kind, xp=xp)
+        else:
+            with np.errstate(all="ignore"):  # bad X is reported below, not as a numpy warning
+                loss, dW = linear_loss(W, X, y, reg, DATA_LOSSES[kind], xp=xp)
+        loss = float(loss)
+        if not math.isfinite(loss) and not naive:
+            check_finite(X, "X", xp=xp)
+            warnings.warn(
+                f"the {kind} loss overflowed: the scores X @ W are too large",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        if w_dtype is not None and w_dtype != dW.dtype:
+            dW = xp.astype(dW, w_dtype)
+    return loss, place.give_back(dW)

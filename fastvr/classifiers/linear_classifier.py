@@ -1,0 +1,195 @@
+"""The course's ``LinearClassifier``, ``LinearSVM`` and ``Softmax`` on any backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._backend import Placement, library_of, placement_for
+from .._training import loss_history, minibatch_indices, warn_if_diverged
+from .._validation import check_finite, check_int, check_labels, check_real, check_samples
+from ..ops.losses import hinge_loss, linear_loss, softmax_cross_entropy
+from ._loss_api import check_labels_fit_weights
+from .linear_svm import svm_loss_vectorized
+from .softmax import softmax_loss_vectorized
+
+
+class LinearClassifier:
+    """A linear classifier ``scores = X @ W`` trained by minibatch SGD (the course's API).
+
+    ``W`` is ``None`` until the first :meth:`train`, which draws
+    ``W = 0.001 * np.random.randn(dim, num_classes)`` from numpy's global random state and
+    samples each minibatch with ``np.random.choice(num_train, batch_size)`` (with
+    replacement), so a seeded run gives the course's numbers. The bias trick (a column of
+    ones in ``X``) is the caller's. Subclasses implement :meth:`loss`.
+
+    On the ``"cupy"`` backend (or with CuPy inputs) ``W`` lives on the GPU; the random draws
+    are the same host draws, moved to the device.
+    """
+
+    #: the score-level loss of built-in subclasses; ``None`` means "call self.loss"
+    _data_loss = None
+
+    def __init__(self) -> None:
+        self.W: Any = None
+
+    def train(
+        self,
+        X: Any,
+        y: Any,
+        learning_rate: float = 1e-3,
+        reg: float = 1e-5,
+        num_iters: int = 100,
+        batch_size: int = 200,
+        verbose: bool = False,
+    ) -> list[float]:
+        """Train with stochastic gradient descent.
+
+        Parameters
+        ----------
+        X : array (N, D)
+            Training data.
+        y : array (N,)
+            Integer labels ``0 <= y[i] < C``.
+        learning_rate, reg : float
+            Step size and regularisation strength.
+        num_iters, batch_size : int
+            Number of steps, and samples per minibatch (drawn with replacement).
+        verbose : bool
+            Print ``'iteration %d / %d: loss %f'`` every 100 iterations.
+
+        Returns
+        -------
+        list of float
+            The loss of every iteration. If it stops being finite, one
+            :class:`fastvr.DivergenceWarning` names the iteration and the learning rate.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastvr.classifiers import LinearSVM
+        >>> np.random.seed(0)
+        >>> X, y = np.random.randn(50, 4), np.random.randint(0, 3, 50)
+        >>> history = LinearSVM().train(X, y, num_iters=20, batch_size=10)
+        >>> len(history), type(history[0])
+        (20, <class 'float'>)
+        """
+        place = self._placement(X, y)
+        xp = place.xp
+        X = check_samples(X, "X", place)
+        y = check_labels(y, "y", X.shape[0], place)
+        learning_rate = check_real(learning_rate, "learning_rate")
+        reg = check_real(reg, "reg", low=0.0)
+        num_iters = check_int(num_iters, "num_iters", low=0)
+        batch_size = check_int(batch_size, "batch_size", low=1)
+        num_train = X.shape[0]
+        with place.active():
+            W = self._initial_weights(X, y, place)
+            self.W = W  # a subclass's loss() reads self.W, as in the course
+            step = self._step(xp)
+            losses = []
+            with np.errstate(over="ignore", invalid="ignore"):  # one clear warning instead
+                for it, idx in enumerate(self._batches(num_train, batch_size, num_iters)):
+                    rows = place.put(idx)
+                    loss, grad = step(xp.take(X, rows, axis=0), xp.take(y, rows), reg)
+                    losses.append(loss)
+                    W -= learning_rate * grad
+                    if verbose and it % 100 == 0:
+                        print(f"iteration {it} / {num_iters}: loss {float(loss):f}")
+            history = loss_history(losses, xp)
+        warn_if_diverged(history, learning_rate)
+        return history
+
+    def predict(self, X: Any) -> Any:
+        """Labels ``argmax(X @ W)`` for data ``X`` (N, D), in the caller's array type.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastvr.classifiers import LinearSVM
+        >>> svm = LinearSVM()
+        >>> svm.W = np.array([[1.0, -1.0], [0.0, 0.0]])
+        >>> svm.predict(np.array([[2.0, 1.0], [-1.0, 1.0]]))
+        array([0, 1])
+        """
+        if self.W is None:
+            raise RuntimeError(f"this {type(self).__name__} is not trained yet: call train first")
+        place = self._placement(X)
+        X = check_samples(X, "X", place)
+        if X.shape[1] != self.W.shape[0]:
+            raise ValueError(
+                f"X has {X.shape[1]} features but W has {self.W.shape[0]} rows; they must match"
+            )
+        with place.active():
+            xp = place.xp
+            W = place.put(self.W)
+            X = xp.astype(X, xp.result_type(X.dtype, W.dtype), copy=False)
+            return place.give_back(xp.argmax(X @ W, axis=1))
+
+    def loss(self, X_batch: Any, y_batch: Any, reg: float) -> tuple[Any, Any]:
+        """Loss and gradient with respect to ``self.W`` for a minibatch; subclasses define it."""
+        raise NotImplementedError(
+            "LinearClassifier is abstract: use LinearSVM or Softmax, or override loss()"
+        )
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _placement(self, *arrays: Any) -> Placement:
+        """Where to compute: with the weights, if they are already on a device."""
+        if self.W is None or library_of(self.W) == "numpy":
+            return placement_for(*arrays, self.W)
+        return placement_for(*arrays, fitted=placement_for(self.W))
+
+    def _initial_weights(self, X: Any, y: Any, place: Placement) -> Any:
+        xp = place.xp
+        if self.W is None:
+            num_classes = int(xp.max(y)) + 1
+            W = 0.001 * np.random.randn(X.shape[1], num_classes)
+            return xp.astype(place.put(W), X.dtype)
+        W = check_samples(self.W, "W", place, layout="(D, C)", finite=False)
+        if W.shape[0] != X.shape[1]:
+            raise ValueError(
+                f"X has {X.shape[1]} features but W has {W.shape[0]} rows; "
+                "they must match (set W = None to start over)"
+            )
+        check_labels_fit_weights(y, W.shape[1], xp=xp)
+        check_finite(W, "W", xp=xp)
+        return xp.astype(W, X.dtype, copy=False)  # trained in place, as the course does
+
+    def _uses_builtin_loss(self) -> bool:
+        return self._data_loss is not None and type(self).loss in _BUILTIN_LOSS_METHODS
+
+    def _batches(self, num_train: int, batch_size: int, num_iters: int):
+        if self._uses_builtin_loss():
+            return minibatch_indices(num_train, batch_size, num_iters)
+        # A custom loss() may draw random numbers itself: keep the course's draw per step.
+        return (np.random.choice(num_train, batch_size) for _ in range(num_iters))
+
+    def _step(self, xp: Any):
+        """The minibatch loss: the backend op directly, or a subclass's own loss()."""
+        if self._uses_builtin_loss():
+            data_loss = type(self)._data_loss
+            return lambda Xb, yb, reg: linear_loss(self.W, Xb, yb, reg, data_loss, xp=xp)
+        return self.loss
+
+
+class LinearSVM(LinearClassifier):
+    """A linear classifier trained with the multiclass SVM (hinge) loss."""
+
+    _data_loss = staticmethod(hinge_loss)
+
+    def loss(self, X_batch: Any, y_batch: Any, reg: float) -> tuple[float, Any]:
+        return svm_loss_vectorized(self.W, X_batch, y_batch, reg)
+
+
+class Softmax(LinearClassifier):
+    """A linear classifier trained with the softmax (cross-entropy) loss."""
+
+    _data_loss = staticmethod(softmax_cross_entropy)
+
+    def loss(self, X_batch: Any, y_batch: Any, reg: float) -> tuple[float, Any]:
+        return softmax_loss_vectorized(self.W, X_batch, y_batch, reg)
+
+
+_BUILTIN_LOSS_METHODS = (LinearSVM.loss, Softmax.loss)

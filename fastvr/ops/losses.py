@@ -1,0 +1,117 @@
+"""Classification losses on scores, and the linear model's loss, written once against ``xp``.
+
+The score-level pieces (multiclass hinge, softmax cross-entropy) return the data loss and its
+gradient with respect to the scores, averaged over the N samples; the linear classifiers and
+the two-layer network both build on them. Conventions are the course's: hinge margin Δ = 1,
+regulariser ``reg * sum(W * W)`` with gradient ``2 * reg * W``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import array_api_compat
+import numpy as np
+from array_api_compat import device
+
+from .._backend import to_numpy
+
+
+def _one_hot(y: Any, num_classes: int, dtype: Any, *, xp: ModuleType) -> Any:
+    classes = xp.arange(num_classes, dtype=y.dtype, device=device(y))
+    return xp.astype(y[:, None] == classes[None, :], dtype)
+
+
+def hinge_loss(scores: Any, y: Any, *, xp: ModuleType) -> tuple[Any, Any]:
+    """Mean multiclass hinge loss of ``scores`` (N, C) for labels ``y`` (N,), and d/dscores.
+
+    ``L_i = Σ_{j ≠ y_i} max(0, s_j − s_{y_i} + 1)``.
+
+    Examples
+    --------
+    >>> import numpy as np, array_api_compat.numpy as xp
+    >>> loss, dscores = hinge_loss(np.array([[3.0, 1.0, 2.5]]), np.array([0]), xp=xp)
+    >>> float(loss), dscores.tolist()
+    (0.5, [[-1.0, 0.0, 1.0]])
+    """
+    n = scores.shape[0]
+    onehot = _one_hot(y, scores.shape[1], scores.dtype, xp=xp)
+    correct = xp.take_along_axis(scores, y[:, None], axis=1)
+    margins = xp.clip(scores - correct + 1.0, min=0.0) * (1.0 - onehot)
+    loss = xp.sum(margins) / n
+    positive = xp.astype(margins > 0, scores.dtype)
+    dscores = (positive - onehot * xp.sum(positive, axis=1, keepdims=True)) / n
+    return loss, dscores
+
+
+def softmax_cross_entropy(scores: Any, y: Any, *, xp: ModuleType) -> tuple[Any, Any]:
+    """Mean softmax cross-entropy of ``scores`` (N, C) for labels ``y`` (N,), and d/dscores.
+
+    Numerically stable: scores are shifted by their row maximum, so scores of ±1e4 give a
+    finite loss and gradient.
+
+    Examples
+    --------
+    >>> import numpy as np, array_api_compat.numpy as xp
+    >>> loss, _ = softmax_cross_entropy(np.zeros((2, 4)), np.array([0, 3]), xp=xp)
+    >>> round(float(loss), 6) == round(float(np.log(4)), 6)
+    True
+    """
+    n = scores.shape[0]
+    shifted = scores - xp.max(scores, axis=1, keepdims=True)
+    exp = xp.exp(shifted)
+    sums = xp.sum(exp, axis=1, keepdims=True)
+    log_probs = shifted - xp.log(sums)
+    loss = -xp.sum(xp.take_along_axis(log_probs, y[:, None], axis=1)) / n
+    onehot = _one_hot(y, scores.shape[1], scores.dtype, xp=xp)
+    dscores = (exp / sums - onehot) / n
+    return loss, dscores
+
+
+DataLoss = Callable[..., tuple[Any, Any]]
+
+
+def l2_penalty(W: Any, reg: float, *, xp: ModuleType) -> Any:
+    """``reg * sum(W * W)`` (the course's regulariser, no ½)."""
+    return reg * xp.sum(W * W)
+
+
+def linear_loss(
+    W: Any, X: Any, y: Any, reg: float, data_loss: DataLoss, *, xp: ModuleType
+) -> tuple[Any, Any]:
+    """Loss and gradient of the linear classifier ``scores = X @ W`` (two matrix products).
+
+    Returns the loss as a 0-d array (no host synchronisation) and ``dW`` shaped like ``W``.
+    """
+    loss, dscores = data_loss(X @ W, y, xp=xp)
+    dW = X.T @ dscores
+    dW += (2.0 * reg) * W
+    return loss + l2_penalty(W, reg, xp=xp), dW
+
+
+def naive_linear_loss(
+    W: Any, X: Any, y: Any, reg: float, kind: str, *, xp: ModuleType
+) -> tuple[Any, Any]:
+    """The course's loop implementation: Numba on the CPU, Numba-CUDA for CuPy arrays.
+
+    ``kind`` is ``"svm"`` or ``"softmax"``. Returns the loss as a 0-d array of ``xp`` and ``dW``.
+    """
+    if array_api_compat.is_cupy_namespace(xp):
+        from ..kernels import cuda as kernels
+
+        loss = xp.zeros(1, dtype=xp.float64)
+        dW = xp.zeros(W.shape, dtype=xp.float64)
+        sums = kernels.svm_loss_sums if kind == "svm" else kernels.softmax_loss_sums
+        sums(W, X, y, loss, dW)
+        n = X.shape[0]
+        dW = xp.astype(dW / n + (2.0 * reg) * W, W.dtype)
+        return loss[0] / n + l2_penalty(xp.astype(W, xp.float64), reg, xp=xp), dW
+    from ..kernels import cpu as kernels
+
+    naive = kernels.svm_loss_naive if kind == "svm" else kernels.softmax_loss_naive
+    loss, dW = naive(to_numpy(W), to_numpy(X), to_numpy(y), float(reg))
+    if array_api_compat.is_numpy_namespace(xp):
+        return np.asarray(loss), dW
+    return xp.asarray(loss), xp.from_dlpack(dW)
