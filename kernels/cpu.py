@@ -107,24 +107,29 @@ def svm_loss_naive(W, X, y, reg):
 
     W (D, C), X (N, D), y (N,) integer labels; margin Δ = 1; data loss averaged over N;
     regulariser ``reg * sum(W * W)`` with gradient ``2 * reg * W``. Sums in float64.
+    Each sample's class loop yields one coefficient per class (``+1`` for every violated
+    margin, minus their count for the true class); ``dW`` then takes ``X[i]`` times those
+    coefficients in one pass, where the course adds ``X[i]`` twice per violated margin.
     """
-    num_train, dim = X.shape
+    num_train = X.shape[0]
     num_classes = W.shape[1]
     dW = np.zeros(W.shape, dtype=np.float64)
     scores = np.empty(num_classes, dtype=np.float64)
+    coef = np.empty(num_classes, dtype=np.float64)
     loss = 0.0
     for i in range(num_train):
         _scores_of(X, W, i, scores)
         correct = scores[y[i]]
+        coef[:] = 0.0
         for j in range(num_classes):
             if j == y[i]:
                 continue
             margin = scores[j] - correct + 1.0
             if margin > 0:
                 loss += margin
-                for d in range(dim):
-                    dW[d, j] += X[i, d]
-                    dW[d, y[i]] -= X[i, d]
+                coef[j] += 1.0
+                coef[y[i]] -= 1.0
+        _add_outer(X, i, coef, dW)
     return _average_and_regularise(loss, dW, W, reg, num_train)
 
 
@@ -134,10 +139,11 @@ def softmax_loss_naive(W, X, y, reg):
 
     Scores are shifted by their maximum before ``exp`` (numerical stability).
     """
-    num_train, dim = X.shape
+    num_train = X.shape[0]
     num_classes = W.shape[1]
     dW = np.zeros(W.shape, dtype=np.float64)
     scores = np.empty(num_classes, dtype=np.float64)
+    coef = np.empty(num_classes, dtype=np.float64)
     loss = 0.0
     for i in range(num_train):
         _scores_of(X, W, i, scores)
@@ -147,10 +153,18 @@ def softmax_loss_naive(W, X, y, reg):
             total += np.exp(scores[j])
         loss += np.log(total) - scores[y[i]]
         for j in range(num_classes):
-            p = np.exp(scores[j]) / total - (1.0 if j == y[i] else 0.0)
-            for d in range(dim):
-                dW[d, j] += p * X[i, d]
+            coef[j] = np.exp(scores[j]) / total - (1.0 if j == y[i] else 0.0)
+        _add_outer(X, i, coef, dW)
     return _average_and_regularise(loss, dW, W, reg, num_train)
+
+
+@numba.njit(inline="always")
+def _add_outer(X, i, coef, dW):
+    """``dW += outer(X[i], coef)``, row by row (contiguous in ``dW``)."""
+    for d in range(X.shape[1]):
+        xid = np.float64(X[i, d])
+        for j in range(dW.shape[1]):
+            dW[d, j] += xid * coef[j]
 
 
 @numba.njit(inline="always")

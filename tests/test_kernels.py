@@ -10,9 +10,9 @@ import textwrap
 
 import numpy as np
 import pytest
-from fastvr.kernels import cpu
 
 from fastvr._backend import cuda_device_count
+from fastvr.kernels import cpu
 
 from .oracles import distances_loop
 
