@@ -28,15 +28,16 @@ def minibatch_indices(num_train: int, batch_size: int, num_iters: int) -> Iterat
     return iter(np.random.choice(num_train, (num_iters, batch_size)))
 
 
-def loss_history(losses: list[Any], xp: Any) -> list[float]:
-    """Device losses as a list of Python floats, with one host synchronisation in all."""
-    if not losses:
+def gather_floats(values: list[Any], xp: Any) -> list[float]:
+    """Scalars kept on the device (losses, accuracies) as Python floats, with one host
+    synchronisation for the whole list."""
+    if not values:
         return []
     if array_api_compat.is_numpy_namespace(xp):
-        return [float(v) for v in losses]
+        return [float(v) for v in values]
     from ._backend import to_numpy
 
-    return [float(v) for v in to_numpy(xp.stack([xp.reshape(v, ()) for v in losses]))]
+    return [float(v) for v in to_numpy(xp.stack([xp.reshape(xp.asarray(v), ()) for v in values]))]
 
 
 def warn_if_diverged(history: list[float], learning_rate: float, *, stacklevel: int = 3) -> None:

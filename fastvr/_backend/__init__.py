@@ -1,6 +1,13 @@
 """The backend layer: selection, placement, transfers and helpers the standard lacks."""
 
-from ._arrays import Placement, asarray, library_of, placement_for, to_numpy
+from ._arrays import (
+    Placement,
+    asarray,
+    library_of,
+    placement_for,
+    placement_with_state,
+    to_numpy,
+)
 from ._extras import (
     argpartition,
     clamp_min_,
@@ -37,6 +44,7 @@ __all__ = [
     "itemsize",
     "library_of",
     "placement_for",
+    "placement_with_state",
     "row_sq_norms",
     "scatter_rows",
     "scatter_set",

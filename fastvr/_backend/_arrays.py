@@ -161,3 +161,15 @@ def asarray(x: Any, dtype: Any = None) -> Any:
     library = library_of(x)
     out = place.put(x if library in ("numpy", place.library) else to_numpy(x))
     return out if dtype is None else place.xp.astype(out, dtype)
+
+
+def placement_with_state(*arrays: Any, state: tuple = ()) -> Placement:
+    """Placement for a call on ``arrays`` by a model holding ``state`` arrays (weights).
+
+    State on the host is movable: it follows the arrays (or the selected backend). State on
+    a device pins the call there: host arrays move to it, other devices are an error.
+    """
+    on_device = [s for s in state if s is not None and library_of(s) != "numpy"]
+    if not on_device:
+        return placement_for(*arrays)
+    return placement_for(*arrays, fitted=placement_for(*on_device))

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from .._backend import Placement, library_of, placement_for
-from .._training import loss_history, minibatch_indices, warn_if_diverged
+from .._backend import Placement, placement_with_state
+from .._training import gather_floats, minibatch_indices, warn_if_diverged
 from .._validation import check_finite, check_int, check_labels, check_real, check_samples
 from ..ops.losses import hinge_loss, linear_loss, softmax_cross_entropy
 from ._loss_api import check_labels_fit_weights
@@ -97,7 +97,7 @@ class LinearClassifier:
                     W -= learning_rate * grad
                     if verbose and it % 100 == 0:
                         print(f"iteration {it} / {num_iters}: loss {float(loss):f}")
-            history = loss_history(losses, xp)
+            history = gather_floats(losses, xp)
         warn_if_diverged(history, learning_rate)
         return history
 
@@ -137,9 +137,7 @@ class LinearClassifier:
 
     def _placement(self, *arrays: Any) -> Placement:
         """Where to compute: with the weights, if they are already on a device."""
-        if self.W is None or library_of(self.W) == "numpy":
-            return placement_for(*arrays, self.W)
-        return placement_for(*arrays, fitted=placement_for(self.W))
+        return placement_with_state(*arrays, state=(self.W,))
 
     def _initial_weights(self, X: Any, y: Any, place: Placement) -> Any:
         xp = place.xp

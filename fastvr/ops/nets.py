@@ -1,0 +1,70 @@
+"""Layers for small fully connected networks, forward and backward, written once against ``xp``.
+
+Each ``*_forward`` returns its output and a cache; each ``*_backward`` takes the upstream
+gradient and that cache. The two-layer network composes them; later models can too.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+from .losses import l2_penalty, softmax_cross_entropy
+
+
+def affine_forward(x: Any, W: Any, b: Any, *, xp: ModuleType) -> tuple[Any, tuple]:
+    """``x @ W + b`` for ``x`` (N, D), ``W`` (D, M), ``b`` (M,).
+
+    Examples
+    --------
+    >>> import numpy as np, array_api_compat.numpy as xp
+    >>> out, _ = affine_forward(np.ones((1, 2)), np.eye(2), np.array([1.0, 0.0]), xp=xp)
+    >>> out
+    array([[2., 1.]])
+    """
+    out = x @ W
+    out += b
+    return out, (x, W)
+
+
+def affine_backward(dout: Any, cache: tuple, *, xp: ModuleType) -> tuple[Any, Any, Any]:
+    """Gradients ``(dx, dW, db)`` of an affine layer."""
+    x, W = cache
+    return dout @ W.T, x.T @ dout, xp.sum(dout, axis=0)
+
+
+def relu_forward(x: Any, *, xp: ModuleType) -> tuple[Any, Any]:
+    """``max(0, x)`` and the cache (the output itself: its positive entries pass gradient)."""
+    out = xp.clip(x, min=0.0)
+    return out, out
+
+
+def relu_backward(dout: Any, cache: Any, *, xp: ModuleType) -> Any:
+    """Gradient of ReLU: ``dout`` where the forward output was positive, else 0."""
+    return xp.where(cache > 0, dout, xp.zeros_like(dout))
+
+
+def two_layer_scores(X: Any, params: dict, *, xp: ModuleType) -> Any:
+    """Class scores of affine - ReLU - affine for ``X`` (N, D): ``(N, C)``."""
+    hidden, _ = relu_forward(affine_forward(X, params["W1"], params["b1"], xp=xp)[0], xp=xp)
+    return affine_forward(hidden, params["W2"], params["b2"], xp=xp)[0]
+
+
+def two_layer_loss(X: Any, y: Any, params: dict, reg: float, *, xp: ModuleType) -> tuple[Any, dict]:
+    """Softmax loss of the two-layer net and the gradient of every parameter.
+
+    Loss: mean cross-entropy plus ``reg * (sum(W1²) + sum(W2²))``; returned as a 0-d array
+    (no host synchronisation). Gradients are keyed like ``params``.
+    """
+    pre, _ = affine_forward(X, params["W1"], params["b1"], xp=xp)
+    hidden, relu_cache = relu_forward(pre, xp=xp)
+    scores, cache2 = affine_forward(hidden, params["W2"], params["b2"], xp=xp)
+    loss, dscores = softmax_cross_entropy(scores, y, xp=xp)
+    dhidden, dW2, db2 = affine_backward(dscores, cache2, xp=xp)
+    dpre = relu_backward(dhidden, relu_cache, xp=xp)
+    dW1 = X.T @ dpre  # the input's own gradient is never needed
+    db1 = xp.sum(dpre, axis=0)
+    dW1 += (2.0 * reg) * params["W1"]
+    dW2 += (2.0 * reg) * params["W2"]
+    loss = loss + l2_penalty(params["W1"], reg, xp=xp) + l2_penalty(params["W2"], reg, xp=xp)
+    return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
