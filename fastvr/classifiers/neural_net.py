@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import array_api_compat
@@ -88,16 +89,25 @@ class TwoLayerNet:
             Otherwise: mean cross-entropy plus the regulariser, and the gradient of every
             entry of ``params`` (in the caller's array type).
         """
-        place, X, params = self._prepare(X)
+        # NaN/inf in X always reaches the scores, so X is checked only when they are not
+        # finite: no extra pass over a large X on the normal path.
+        place, X, params = self._prepare(X, finite=False)
         xp = place.xp
         with place.active():
             if y is None:
-                return place.give_back(two_layer_scores(X, params, xp=xp))
+                scores = two_layer_scores(X, params, xp=xp)
+                if not bool(xp.all(xp.isfinite(scores))):
+                    check_finite(X, "X", xp=xp)
+                return place.give_back(scores)
             y = check_labels(y, "y", X.shape[0], place)
             check_labels_fit_weights(y, params["W2"].shape[1], xp=xp)
             reg = check_real(reg, "reg", low=0.0)
-            loss, grads = two_layer_loss(X, y, params, reg, xp=xp)
-            return float(loss), {k: place.give_back(v) for k, v in grads.items()}
+            with np.errstate(all="ignore"):  # bad X is reported below, not as a numpy warning
+                loss, grads = two_layer_loss(X, y, params, reg, xp=xp)
+            loss = float(loss)
+            if not math.isfinite(loss):
+                check_finite(X, "X", xp=xp)
+            return loss, {k: place.give_back(v) for k, v in grads.items()}
 
     def train(
         self,
@@ -202,11 +212,11 @@ class TwoLayerNet:
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _prepare(self, X: Any, *others: Any) -> tuple[Placement, Any, dict]:
+    def _prepare(self, X: Any, *others: Any, finite: bool = True) -> tuple[Placement, Any, dict]:
         """Placement, validated ``X`` and the parameters placed and cast to ``X``'s dtype."""
         params = [self.params.get(name) for name in PARAM_NAMES]
         place = placement_with_state(X, *others, state=tuple(params))
-        X = check_samples(X, "X", place)
+        X = check_samples(X, "X", place, finite=finite)
         xp = place.xp
         placed = {name: place.put(value) for name, value in zip(PARAM_NAMES, params, strict=True)}
         W1 = placed["W1"]
