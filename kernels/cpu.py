@@ -183,3 +183,86 @@ def _average_and_regularise(loss, dW, W, reg, num_train):
     dW /= num_train
     dW += 2.0 * reg * W
     return loss, dW.astype(W.dtype)
+
+
+@numba.njit(parallel=True, cache=True)
+def hog_cells(imgs, weights, out):
+    """The course's HOG of images ``(N, H, W, 1 or 3)`` into ``out`` ``(N, W//8, H//8, 9)``.
+
+    Same arithmetic as the course's code, in one pass per image: grey by ``weights`` (colour
+    images), forward-difference gradients, ``atan2(gy, gx + 1e-15)`` in degrees plus 90, bin
+    ``i`` for ``20i <= angle < 20(i + 1)`` (angles of 0 or from 180 up count nowhere), and the
+    mean magnitude per 8 x 8 cell, laid out as the course stores it (cells transposed).
+    """
+    n, rows, cols, channels = imgs.shape
+    cells_c, cells_r, bins = out.shape[1], out.shape[2], out.shape[3]
+    width = 180.0 / bins
+    for im in numba.prange(n):
+        grey = np.empty((rows, cols))
+        for r in range(rows):
+            for c in range(cols):
+                if channels == 1:
+                    grey[r, c] = imgs[im, r, c, 0]
+                else:
+                    grey[r, c] = (
+                        imgs[im, r, c, 0] * weights[0]
+                        + imgs[im, r, c, 1] * weights[1]
+                        + imgs[im, r, c, 2] * weights[2]
+                    )
+        out[im] = 0.0
+        for r in range(cells_r * 8):
+            for c in range(cells_c * 8):
+                gx = grey[r, c + 1] - grey[r, c] if c + 1 < cols else 0.0
+                gy = grey[r + 1, c] - grey[r, c] if r + 1 < rows else 0.0
+                x = gx + 1e-15
+                if x < 0 and -x >= 1e-8 * abs(gy):
+                    # atan2 is then at least 1e-8 beyond +-pi/2: the angle lands below 0 or
+                    # above 180, where the course counts nothing. Skipping atan2 halves the work.
+                    continue
+                angle = np.arctan2(gy, x) * (180 / np.pi) + 90
+                if angle <= 0:
+                    continue
+                for i in range(bins):
+                    if angle >= width * i and angle < width * (i + 1):
+                        out[im, c // 8, r // 8, i] += np.sqrt(gx**2 + gy**2)
+                        break
+        out[im] /= 64.0
+
+
+@numba.njit(parallel=True, cache=True)
+def hue_histograms(rgb, edges, xmax, counts):
+    """Counts of hue values (as ``matplotlib.colors.rgb_to_hsv(rgb / xmax) * xmax``) per bin
+    of ``edges`` for images ``(N, H, W, 3)``, as ``np.histogram`` bins them."""
+    n, rows, cols, _ = rgb.shape
+    nbin = edges.shape[0] - 1
+    width = (edges[nbin] - edges[0]) / nbin
+    for im in numba.prange(n):
+        counts[im] = 0.0
+        for r in range(rows):
+            for c in range(cols):
+                red = rgb[im, r, c, 0] / xmax
+                green = rgb[im, r, c, 1] / xmax
+                blue = rgb[im, r, c, 2] / xmax
+                top = max(max(red, green), blue)
+                delta = top - min(min(red, green), blue)
+                hue = 0.0
+                if delta > 0:  # matplotlib's order: a later maximum overwrites an earlier one
+                    if blue == top:
+                        hue = 4.0 + (red - green) / delta
+                    elif green == top:
+                        hue = 2.0 + (blue - red) / delta
+                    else:
+                        hue = (green - blue) / delta
+                value = hue / 6.0
+                if value < 0:  # np.remainder(value, 1.0) for value in [-1/6, 1)
+                    value += 1.0
+                value *= xmax
+                if value < edges[0] or value > edges[nbin]:
+                    continue
+                # the bin from the (uniform) width, then settled on the edges themselves
+                k = min(max(int((value - edges[0]) / width), 0), nbin - 1)
+                if k > 0 and value < edges[k]:
+                    k -= 1
+                elif k < nbin - 1 and value >= edges[k + 1]:
+                    k += 1
+                counts[im, k] += 1.0

@@ -10,6 +10,7 @@ from ._arrays import (
 )
 from ._extras import (
     argpartition,
+    bincount,
     clamp_min_,
     float_dtype_for,
     itemsize,
@@ -36,6 +37,7 @@ __all__ = [
     "argpartition",
     "asarray",
     "backend",
+    "bincount",
     "clamp_min_",
     "cuda_device_count",
     "current_backend",

@@ -83,3 +83,13 @@ def row_sq_norms(x: Any, *, xp: ModuleType) -> Any:
     if native is not None:
         return native.einsum("ij,ij->i", x, x)
     return xp.sum(x * x, axis=1)
+
+
+def bincount(x: Any, weights: Any, minlength: int, *, xp: ModuleType) -> Any:
+    """Sum of ``weights`` per value of the non-negative integer array ``x`` (1-D), length
+    ``minlength`` (every value of ``x`` must be below it)."""
+    native = _native(xp)
+    if native is not None:
+        return native.bincount(x, weights=weights, minlength=minlength)
+    bins = xp.arange(minlength, dtype=x.dtype)  # portability path: one-hot sums, small inputs
+    return xp.sum(xp.where(x[:, None] == bins[None, :], weights[:, None], 0.0), axis=0)

@@ -1,0 +1,140 @@
+"""Features against the course's own code (scipy's uniform_filter, matplotlib's rgb_to_hsv)."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+import fastvr
+from fastvr.features import (
+    batched_form,
+    color_histogram_hsv,
+    color_histograms_hsv,
+    extract_features,
+    hog_feature,
+    hog_features,
+    rgb2gray,
+)
+
+from .conftest import library_name, to_xp
+
+
+def course_rgb2gray(rgb):
+    return np.dot(rgb[..., :3], [0.299, 0.587, 0.144])
+
+
+def course_hog_feature(im):
+    """The course's hog_feature, verbatim but for the 2-D fix."""
+    from scipy.ndimage import uniform_filter
+
+    image = course_rgb2gray(im) if im.ndim == 3 else np.atleast_2d(im)
+    sx, sy = image.shape
+    orientations = 9
+    cx, cy = (8, 8)
+    gx = np.zeros(image.shape)
+    gy = np.zeros(image.shape)
+    gx[:, :-1] = np.diff(image, n=1, axis=1)
+    gy[:-1, :] = np.diff(image, n=1, axis=0)
+    grad_mag = np.sqrt(gx**2 + gy**2)
+    grad_ori = np.arctan2(gy, (gx + 1e-15)) * (180 / np.pi) + 90
+    n_cellsx = int(np.floor(sx / cx))
+    n_cellsy = int(np.floor(sy / cy))
+    orientation_histogram = np.zeros((n_cellsx, n_cellsy, orientations))
+    for i in range(orientations):
+        temp_ori = np.where(grad_ori < 180 / orientations * (i + 1), grad_ori, 0)
+        temp_ori = np.where(grad_ori >= 180 / orientations * i, temp_ori, 0)
+        cond2 = temp_ori > 0
+        temp_mag = np.where(cond2, grad_mag, 0)
+        orientation_histogram[:, :, i] = uniform_filter(temp_mag, size=(cx, cy))[
+            round(cx / 2) :: cx, round(cy / 2) :: cy
+        ].T
+    return orientation_histogram.ravel()
+
+
+def course_color_histogram_hsv(im, nbin=10, xmin=0, xmax=255, normalized=True):
+    import matplotlib.colors
+
+    bins = np.linspace(xmin, xmax, nbin + 1)
+    hsv = matplotlib.colors.rgb_to_hsv(im / xmax) * xmax
+    imhist, bin_edges = np.histogram(hsv[:, :, 0], bins=bins, density=normalized)
+    return imhist * np.diff(bin_edges)
+
+
+def _images(rng, n=6, size=32):
+    imgs = rng.integers(0, 256, size=(n, size, size, 3)).astype(np.float64)
+    imgs[0] = 128.0  # flat: zero gradients everywhere, grey hue
+    imgs[1, :, :, 0] = 255.0  # red is the maximum everywhere (ties with others possible)
+    imgs[2, :, :, 1] = imgs[2, :, :, 2]  # green == blue ties
+    return imgs
+
+
+def test_rgb2gray_keeps_the_course_weights_and_accepts_grey(rng):
+    im = rng.random((4, 5, 3))
+    np.testing.assert_allclose(rgb2gray(im), course_rgb2gray(im), rtol=1e-15)
+    grey = rng.random((4, 5))
+    assert rgb2gray(grey) is grey
+
+
+def test_hog_matches_the_course(rng):
+    for im in _images(rng):
+        got = hog_feature(im)
+        assert got.shape == (144,)
+        np.testing.assert_allclose(got, course_hog_feature(im), rtol=1e-10, atol=1e-12)
+    grey = rng.random((16, 16)) * 255
+    np.testing.assert_allclose(hog_feature(grey), course_hog_feature(grey), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("nbin", [10, 25])
+@pytest.mark.parametrize("normalized", [True, False])
+def test_color_histogram_matches_the_course(rng, nbin, normalized):
+    for im in _images(rng):
+        np.testing.assert_allclose(
+            color_histogram_hsv(im, nbin=nbin, normalized=normalized),
+            course_color_histogram_hsv(im, nbin=nbin, normalized=normalized),
+            rtol=1e-10,
+            atol=1e-12,
+        )
+
+
+def test_batched_equals_per_image(xp, rng):
+    imgs = _images(rng, n=7)
+    hog = hog_features(to_xp(xp, imgs))
+    hist = color_histograms_hsv(to_xp(xp, imgs), nbin=12)
+    assert library_name(hog) == library_name(to_xp(xp, imgs))
+    for i, im in enumerate(imgs):
+        np.testing.assert_allclose(
+            fastvr.to_numpy(hog)[i], course_hog_feature(im), rtol=1e-10, atol=1e-12
+        )
+        np.testing.assert_allclose(
+            fastvr.to_numpy(hist)[i],
+            course_color_histogram_hsv(im, nbin=12),
+            rtol=1e-10,
+            atol=1e-12,
+        )
+
+
+def test_extract_features_batched_and_per_image_agree(rng):
+    imgs = _images(rng, n=9)
+    batched_fns = [hog_feature, functools.partial(color_histogram_hsv, nbin=8)]
+    course_fns = [course_hog_feature, lambda im: course_color_histogram_hsv(im, nbin=8)]
+    assert all(batched_form(fn) is not None for fn in batched_fns)
+    assert batched_form(course_fns[1]) is None  # a lambda falls back to the loop
+    fast = extract_features(imgs, batched_fns)
+    slow = extract_features(imgs, course_fns)
+    assert fast.shape == slow.shape == (9, 144 + 8)
+    np.testing.assert_allclose(fast, slow, rtol=1e-10, atol=1e-12)
+    with fastvr.working_memory(0.5):  # chunks of a couple of images
+        np.testing.assert_allclose(extract_features(imgs, batched_fns), fast, rtol=1e-12)
+
+
+def test_extract_features_edge_cases(rng):
+    assert extract_features(np.zeros((0, 32, 32, 3)), [hog_feature]).size == 0
+    with pytest.raises(ValueError, match="one-dimensional"):
+        extract_features(_images(rng, n=3), [lambda im: np.zeros((2, 2))])
+
+
+def test_extract_features_progress_bar(rng, capsys):
+    extract_features(_images(rng, n=3), [hog_feature], verbose=True)
+    assert "features" in capsys.readouterr().err
