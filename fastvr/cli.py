@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import asdict
 
@@ -103,6 +104,23 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from . import demo
+
+    with backend(args.backend):
+        start = time.perf_counter()
+        data, results, run = demo.run(args.data, args.out, args.quick, progress=tqdm)
+        print(
+            f"\n{data.name}: {len(data.y_train)} training, {len(data.y_val)} validation, "
+            f"{len(data.y_test)} test images; {time.perf_counter() - start:.1f} s in all\n"
+        )
+        print(demo.format_table(results, demo.backend_name()))
+    print("\nfigures:\n" + "\n".join(f"  {path}" for path in run.figures))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fastvr", description="CS231n Assignment 1, fast on numpy and CuPy."
@@ -129,6 +147,30 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeat", type=int, default=3, help="timed calls per entry (best kept)")
     bench.add_argument("--json", metavar="PATH", help="also write the timings as JSON")
     bench.set_defaults(run=_cmd_bench)
+
+    demo_cmd = commands.add_parser(
+        "demo",
+        help="the whole Assignment-1 pipeline on real data",
+        description="k-NN with cross-validation, linear SVM and softmax with a small "
+        "hyper-parameter search, the two-layer net (and HOG + colour features on colour "
+        "images): a results table, and the plots as PNG files.",
+    )
+    demo_cmd.add_argument(
+        "--data",
+        metavar="PATH",
+        help="a CIFAR-10 folder (cifar-10-batches-py); default: the bundled UCI digits, offline",
+    )
+    demo_cmd.add_argument("--backend", choices=BACKEND_NAMES, default="auto")
+    demo_cmd.add_argument(
+        "--out",
+        metavar="DIR",
+        default="fastvr-demo",
+        help="where the figures go (default: ./fastvr-demo)",
+    )
+    demo_cmd.add_argument(
+        "--quick", action="store_true", help="smaller searches and subsets: a smoke test"
+    )
+    demo_cmd.set_defaults(run=_cmd_demo)
 
     info_cmd = commands.add_parser(
         "info",

@@ -1,0 +1,99 @@
+"""Figures for the assignment's results, as matplotlib ``Figure`` objects (no pyplot state).
+
+Every function returns a :class:`matplotlib.figure.Figure`; save it with
+``fig.savefig(path)`` (works headless) or display it in a notebook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ._backend import to_numpy
+
+
+def _figure(width: float = 6.4, height: float = 4.2):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def cross_validation(k_to_accuracies: Mapping[int, Sequence[float]]):
+    """Accuracy of every fold against k, with the mean and standard deviation per k.
+
+    Examples
+    --------
+    >>> from fastvr.plots import cross_validation
+    >>> fig = cross_validation({1: [0.2, 0.3], 5: [0.4, 0.35]})
+    >>> fig.axes[0].get_xlabel()
+    'k'
+    """
+    fig = _figure()
+    ax = fig.add_subplot()
+    ks = sorted(k_to_accuracies)
+    for k in ks:
+        ax.scatter([k] * len(k_to_accuracies[k]), k_to_accuracies[k], color="tab:gray", s=12)
+    means = [np.mean(k_to_accuracies[k]) for k in ks]
+    stds = [np.std(k_to_accuracies[k]) for k in ks]
+    ax.errorbar(ks, means, yerr=stds, color="tab:blue", marker="o", capsize=3)
+    ax.set(title="Cross-validation on k", xlabel="k", ylabel="cross-validation accuracy")
+    return fig
+
+
+def training_history(
+    loss_history: Sequence[float],
+    train_acc_history: Sequence[float] = (),
+    val_acc_history: Sequence[float] = (),
+    title: str = "Training",
+):
+    """Loss per iteration and, when given, train and validation accuracy per epoch."""
+    with_accuracy = bool(len(train_acc_history) or len(val_acc_history))
+    fig = _figure(height=6.0 if with_accuracy else 4.2)
+    axes = fig.subplots(2 if with_accuracy else 1, 1, squeeze=False)[:, 0]
+    axes[0].plot(loss_history, linewidth=0.8)
+    axes[0].set(title=f"{title}: loss", xlabel="iteration", ylabel="loss")
+    if with_accuracy:
+        axes[1].plot(train_acc_history, label="train", marker=".")
+        axes[1].plot(val_acc_history, label="val", marker=".")
+        axes[1].set(title=f"{title}: accuracy", xlabel="epoch", ylabel="accuracy")
+        axes[1].legend()
+    return fig
+
+
+def class_templates(W: Any, class_names: Sequence[str], image_shape: tuple[int, ...]):
+    """The learned weights of each class as an image (the bias row, if any, is dropped)."""
+    W = to_numpy(W)
+    size = int(np.prod(image_shape))
+    templates = W[:size, :].reshape(*image_shape, -1)
+    low, high = templates.min(), templates.max()
+    fig = _figure(width=1.3 * len(class_names), height=1.9)
+    for i, name in enumerate(class_names):
+        ax = fig.add_subplot(1, len(class_names), i + 1)
+        image = 255.0 * (templates[..., i] - low) / (high - low if high > low else 1.0)
+        ax.imshow(image.astype("uint8"), cmap="gray" if image.ndim == 2 else None)
+        ax.set_axis_off()
+        ax.set_title(str(name), fontsize=9)
+    return fig
+
+
+def hyperparameter_grid(results: Mapping[tuple[float, float], tuple[float, float]]):
+    """Train and validation accuracy over a (learning rate, regularisation) grid.
+
+    ``results[(lr, reg)] = (train_accuracy, val_accuracy)``, the course's layout.
+    """
+    rates = sorted({lr for lr, _ in results})
+    regs = sorted({reg for _, reg in results})
+    fig = _figure(width=9.0)
+    for i, (name, column) in enumerate((("training", 0), ("validation", 1))):
+        grid = np.full((len(regs), len(rates)), np.nan)
+        for (lr, reg), accuracies in results.items():
+            grid[regs.index(reg), rates.index(lr)] = accuracies[column]
+        ax = fig.add_subplot(1, 2, i + 1)
+        image = ax.imshow(grid, origin="lower", cmap="viridis", aspect="auto")
+        ax.set_xticks(range(len(rates)), [f"{v:.0e}" for v in rates], rotation=45)
+        ax.set_yticks(range(len(regs)), [f"{v:.0e}" for v in regs])
+        ax.set(title=f"{name} accuracy", xlabel="learning rate", ylabel="regularisation")
+        fig.colorbar(image, ax=ax)
+    return fig
