@@ -1,0 +1,80 @@
+"""Cross-validation over k: one distance pass per fold against the course's loop.
+
+10 values of k x 5 folds on 5000 x 3072 CIFAR-shaped float64 data. Entries: fastvr's
+``cross_validate_k``; the course's loop (train + predict per fold and per k) with the course's
+vectorized numpy k-NN (full distance matrix, full argsort); the same loop with fastvr's
+``KNearestNeighbor``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fastvr.classifiers import KNearestNeighbor
+from fastvr.tuning import cross_validate_k
+
+from .conftest import course_data, run_benchmark
+
+K_CHOICES = [1, 3, 5, 8, 10, 12, 15, 20, 50, 100]
+FOLDS = 5
+
+
+class CourseKNN:
+    """The course's KNearestNeighbor as students complete it (no-loop distances)."""
+
+    def train(self, X, y):
+        self.X_train, self.y_train = X, y
+
+    def predict(self, X, k=1):
+        dists = np.sqrt(
+            np.maximum(
+                np.sum(X**2, axis=1)[:, None]
+                + np.sum(self.X_train**2, axis=1)
+                - 2 * X.dot(self.X_train.T),
+                0,
+            )
+        )
+        y_pred = np.zeros(X.shape[0])
+        for i in range(X.shape[0]):
+            closest_y = self.y_train[np.argsort(dists[i])[:k]]
+            y_pred[i] = np.argmax(np.bincount(closest_y))
+        return y_pred
+
+
+def course_loop(model_cls, X, y):
+    X_folds, y_folds = np.array_split(X, FOLDS), np.array_split(y, FOLDS)
+    k_to_accuracies = {}
+    for k in K_CHOICES:
+        k_to_accuracies[k] = []
+        for i in range(FOLDS):
+            model = model_cls()
+            model.train(
+                np.concatenate(X_folds[:i] + X_folds[i + 1 :]),
+                np.concatenate(y_folds[:i] + y_folds[i + 1 :]),
+            )
+            y_pred = model.predict(X_folds[i], k=k)
+            k_to_accuracies[k].append(float(np.mean(y_pred == y_folds[i])))
+    return k_to_accuracies
+
+
+def _group(benchmark):
+    benchmark.group = "cross-validation 10 k x 5 folds, 5000 x 3072 float64"
+
+
+def test_cross_validate_k(benchmark):
+    X, y, _ = course_data("float64")
+    _group(benchmark)
+    result = run_benchmark(benchmark, lambda: cross_validate_k(X, y, K_CHOICES, FOLDS), rounds=3)
+    assert result == course_loop(KNearestNeighbor, X, y)  # same numbers as the course's loop
+
+
+def test_course_loop_course_knn(benchmark):
+    X, y, _ = course_data("float64")
+    _group(benchmark)
+    run_benchmark(benchmark, lambda: course_loop(CourseKNN, X, y), rounds=1)
+
+
+def test_course_loop_fastvr_knn(benchmark):
+    X, y, _ = course_data("float64")
+    _group(benchmark)
+    run_benchmark(benchmark, lambda: course_loop(KNearestNeighbor, X, y), rounds=1)
