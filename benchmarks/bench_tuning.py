@@ -1,4 +1,6 @@
-"""Cross-validation over k: one distance pass per fold against the course's loop.
+"""Model selection: cross-validation over k, and a 4 x 4 LinearSVM grid in one batched run.
+
+Cross-validation over k: one distance pass per fold against the course's loop.
 
 10 values of k x 5 folds on 5000 x 3072 CIFAR-shaped float64 data. Entries: fastvr's
 ``cross_validate_k``; the course's loop (train + predict per fold and per k) with the course's
@@ -10,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fastvr.classifiers import KNearestNeighbor
-from fastvr.tuning import cross_validate_k
+from fastvr.classifiers import KNearestNeighbor, LinearSVM
+from fastvr.tuning import cross_validate_k, train_linear_grid
 
 from .conftest import course_data, run_benchmark
 
@@ -78,3 +80,50 @@ def test_course_loop_fastvr_knn(benchmark):
     X, y, _ = course_data("float64")
     _group(benchmark)
     run_benchmark(benchmark, lambda: course_loop(KNearestNeighbor, X, y), rounds=1)
+
+
+GRID = {
+    "learning_rates": [1e-8, 3e-8, 1e-7, 3e-7],
+    "regularization_strengths": [1e3, 5e3, 2.5e4, 5e4],
+}
+
+
+def _grid_group(benchmark, dtype):
+    benchmark.group = f"grid 4x4 LinearSVM 1500x200, 49000 x 3073 {dtype}"
+
+
+def test_grid_batched(benchmark, dtype):
+    from .bench_linear import linear_data
+
+    _, X, y = linear_data(49000, dtype)
+
+    def run():
+        np.random.seed(0)
+        return train_linear_grid(
+            "svm", X, y, X[:1000], y[:1000], num_iters=1500, batch_size=200, **GRID
+        )
+
+    _grid_group(benchmark, dtype)
+    run_benchmark(benchmark, run, rounds=1)
+
+
+def test_grid_one_by_one(benchmark, dtype):
+    from .bench_linear import linear_data
+
+    _, X, y = linear_data(49000, dtype)
+
+    def run():
+        results = {}
+        for lr in GRID["learning_rates"]:
+            for reg in GRID["regularization_strengths"]:
+                np.random.seed(0)
+                svm = LinearSVM()
+                svm.train(X, y, learning_rate=lr, reg=reg, num_iters=1500, batch_size=200)
+                results[(lr, reg)] = (
+                    np.mean(svm.predict(X) == y),
+                    np.mean(svm.predict(X[:1000]) == y[:1000]),
+                )
+        return results
+
+    _grid_group(benchmark, dtype)
+    run_benchmark(benchmark, run, rounds=1)

@@ -1,15 +1,19 @@
-"""Model selection beyond the course's loops: cross-validation over k from one distance pass."""
+"""Model selection beyond the course's loops: cross-validation over k from one distance pass,
+and hyper-parameter grids of linear classifiers trained in one batched run."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from array_api_compat import device
 
 from . import neighbors as _nb
 from ._backend import placement_for, to_numpy
-from ._validation import check_int, check_labels, check_samples
+from ._training import minibatch_indices
+from ._validation import check_int, check_labels, check_real, check_samples
 from .ops.neighbors import vote
 
 
@@ -91,3 +95,153 @@ def cross_validate_k(
                 predicted = vote(neighbor_codes[:, :k], classes.shape[0], xp=xp)
                 accuracies[k].append(xp.mean(xp.astype(predicted == truth, xp.float64)))
         return {k: [float(v) for v in to_numpy(xp.stack(vals))] for k, vals in accuracies.items()}
+
+
+@dataclass
+class GridResult:
+    """What a hyper-parameter grid produced, in the course's layout and more.
+
+    Attributes
+    ----------
+    results : dict
+        ``results[(lr, reg)] = (train_accuracy, val_accuracy)``, as the course builds it.
+    histories : dict
+        ``(lr, reg) -> loss history`` (list of floats).
+    models : dict
+        ``(lr, reg) -> trained model`` (a LinearSVM or Softmax with its ``W``).
+    diverged : set
+        Combinations whose loss stopped being finite (their accuracies are still reported).
+    best_params : tuple
+        The ``(lr, reg)`` with the best validation accuracy among those that did not diverge.
+    """
+
+    results: dict[tuple[float, float], tuple[float, float]]
+    histories: dict[tuple[float, float], list[float]]
+    models: dict[tuple[float, float], Any]
+    diverged: set[tuple[float, float]] = field(default_factory=set)
+    best_params: tuple[float, float] | None = None
+
+    @property
+    def best_model(self) -> Any:
+        return None if self.best_params is None else self.models[self.best_params]
+
+    @property
+    def best_val(self) -> float:
+        return -1.0 if self.best_params is None else self.results[self.best_params][1]
+
+
+def train_linear_grid(
+    model: str | type,
+    X: Any,
+    y: Any,
+    X_val: Any,
+    y_val: Any,
+    learning_rates: Sequence[float],
+    regularization_strengths: Sequence[float],
+    num_iters: int = 1500,
+    batch_size: int = 200,
+) -> GridResult:
+    """Train every learning-rate x regularisation combination of a linear classifier at once.
+
+    All combinations share the initial weights ``0.001 * np.random.randn(D, C)`` and the
+    minibatch sequence, drawn once from numpy's global random state; their weights sit side
+    by side, so each step is two matrix products for the whole grid. The result equals
+    training the combinations one by one, each after the same ``np.random.seed``, to
+    rounding. A combination that diverges is marked in ``diverged``; the others are unaffected.
+
+    Parameters
+    ----------
+    model : {"svm", "softmax"} or LinearSVM / Softmax
+    X, y : training data (N, D) and labels (N,)
+    X_val, y_val : validation data and labels
+    learning_rates, regularization_strengths : sequences of float
+    num_iters, batch_size : int
+
+    Returns
+    -------
+    GridResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastvr.tuning import train_linear_grid
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.normal(size=(60, 5)), rng.integers(0, 3, 60)
+    >>> np.random.seed(0)
+    >>> grid = train_linear_grid("svm", X, y, X, y, [1e-3, 1e-2], [0.0, 1.0], num_iters=20,
+    ...                          batch_size=10)
+    >>> sorted(grid.results) == [(0.001, 0.0), (0.001, 1.0), (0.01, 0.0), (0.01, 1.0)]
+    True
+    """
+    from .classifiers import LinearSVM, Softmax
+    from .ops.losses import grouped_linear_loss, hinge_loss, softmax_cross_entropy
+
+    kinds = {
+        "svm": (LinearSVM, hinge_loss),
+        "softmax": (Softmax, softmax_cross_entropy),
+        LinearSVM: (LinearSVM, hinge_loss),
+        Softmax: (Softmax, softmax_cross_entropy),
+    }
+    if model not in kinds:
+        raise ValueError(f"model must be 'svm', 'softmax', LinearSVM or Softmax; got {model!r}")
+    cls, data_loss = kinds[model]
+    place = placement_for(X, y, X_val, y_val)
+    xp = place.xp
+    X = check_samples(X, "X", place)
+    y = check_labels(y, "y", X.shape[0], place)
+    X_val = check_samples(X_val, "X_val", place)
+    y_val = check_labels(y_val, "y_val", X_val.shape[0], place)
+    if X_val.shape[1] != X.shape[1]:
+        raise ValueError(f"X_val has {X_val.shape[1]} features but X has {X.shape[1]}")
+    combos = [
+        (
+            check_real(lr, "learning_rates[...]"),
+            check_real(reg, "regularization_strengths[...]", low=0.0),
+        )
+        for lr in learning_rates
+        for reg in regularization_strengths
+    ]
+    if not combos:
+        raise ValueError("learning_rates and regularization_strengths must not be empty")
+    num_iters = check_int(num_iters, "num_iters", low=0)
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    num_classes = int(max(int(xp.max(y)), int(xp.max(y_val)))) + 1
+    g, dim = len(combos), X.shape[1]
+    with place.active():
+        W0 = place.put(0.001 * np.random.randn(dim, num_classes))
+        W = xp.astype(xp.stack([W0] * g, axis=1), X.dtype)  # (D, G, C)
+        rates = xp.asarray([lr for lr, _ in combos], dtype=X.dtype, device=device(X))
+        regs = xp.asarray([reg for _, reg in combos], dtype=X.dtype, device=device(X))
+        losses = []
+        with np.errstate(over="ignore", invalid="ignore"):
+            for idx in minibatch_indices(X.shape[0], batch_size, num_iters):
+                rows = place.put(idx)
+                loss, dW = grouped_linear_loss(
+                    W, xp.take(X, rows, axis=0), xp.take(y, rows), regs, data_loss, xp=xp
+                )
+                losses.append(loss)
+                W -= rates[None, :, None] * dW
+            train_acc = _grouped_accuracy(X, y, W, xp)
+            val_acc = _grouped_accuracy(X_val, y_val, W, xp)
+        history = to_numpy(xp.stack(losses, axis=1)) if losses else np.zeros((g, 0))
+    result = GridResult({}, {}, {})
+    for i, combo in enumerate(combos):
+        trained = cls()
+        trained.W = xp.asarray(W[:, i, :], copy=True)  # each model owns its weights
+        result.models[combo] = trained
+        result.histories[combo] = [float(v) for v in history[i]]
+        result.results[combo] = (float(train_acc[i]), float(val_acc[i]))
+        if not np.all(np.isfinite(history[i])):
+            result.diverged.add(combo)
+    healthy = [c for c in combos if c not in result.diverged]
+    if healthy:
+        result.best_params = max(healthy, key=lambda c: result.results[c][1])
+    return result
+
+
+def _grouped_accuracy(X: Any, y: Any, W: Any, xp: Any) -> np.ndarray:
+    """Accuracy of each of the G models in ``W`` (D, G, C) on ``X``: numpy array (G,)."""
+    d, g, c = W.shape
+    scores = xp.reshape(X @ xp.reshape(W, (d, g * c)), (X.shape[0], g, c))
+    correct = xp.astype(xp.argmax(scores, axis=2) == y[:, None], xp.float64)
+    return to_numpy(xp.mean(correct, axis=0))

@@ -1,12 +1,12 @@
-"""cross_validate_k equals the course's cross-validation loop."""
+"""cross_validate_k and train_linear_grid equal the course's one-at-a-time loops."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from fastvr.classifiers import KNearestNeighbor
-from fastvr.tuning import cross_validate_k
+from fastvr.classifiers import KNearestNeighbor, LinearSVM, Softmax
+from fastvr.tuning import cross_validate_k, train_linear_grid
 
 from .conftest import to_xp
 
@@ -19,8 +19,10 @@ def course_cross_validation(X, y, k_choices, num_folds):
         k_to_accuracies[k] = []
         for i in range(num_folds):
             knn = KNearestNeighbor()
-            knn.train(np.concatenate(X_folds[:i] + X_folds[i + 1:]),
-                      np.concatenate(y_folds[:i] + y_folds[i + 1:]))
+            knn.train(
+                np.concatenate(X_folds[:i] + X_folds[i + 1 :]),
+                np.concatenate(y_folds[:i] + y_folds[i + 1 :]),
+            )
             y_pred = knn.predict(X_folds[i], k=k)
             k_to_accuracies[k].append(float(np.sum(y_pred == y_folds[i]) / len(y_folds[i])))
     return k_to_accuracies
@@ -50,3 +52,67 @@ def test_bad_input(rng):
         cross_validate_k(X, y, [])
     with pytest.raises(ValueError, match="num_folds must be between 2 and 20"):
         cross_validate_k(X, y, [1], num_folds=1)
+
+
+def _linear_data(rng, n=240, d=16, c=4):
+    centres = rng.normal(size=(c, d)) * 2
+    y = rng.integers(0, c, n)
+    X = np.hstack([centres[y] + rng.normal(size=(n, d)), np.ones((n, 1))])
+    return X[:200], y[:200], X[200:], y[200:]
+
+
+@pytest.mark.parametrize(("kind", "cls"), [("svm", LinearSVM), ("softmax", Softmax)])
+def test_grid_equals_training_one_by_one(xp, kind, cls, rng):
+    X, y, X_val, y_val = _linear_data(rng)
+    rates, regs = [1e-3, 1e-2, 5e-2], [0.0, 1e-2, 1.0]
+    np.random.seed(17)
+    grid = train_linear_grid(
+        kind,
+        to_xp(xp, X),
+        to_xp(xp, y),
+        to_xp(xp, X_val),
+        to_xp(xp, y_val),
+        rates,
+        regs,
+        num_iters=120,
+        batch_size=32,
+    )
+    for lr in rates:
+        for reg in regs:
+            np.random.seed(17)
+            model = cls()
+            history = model.train(X, y, learning_rate=lr, reg=reg, num_iters=120, batch_size=32)
+            np.testing.assert_allclose(grid.histories[(lr, reg)], history, rtol=1e-10)
+            W = np.asarray(
+                grid.models[(lr, reg)].W if xp is np else np.from_dlpack(grid.models[(lr, reg)].W)
+            )
+            np.testing.assert_allclose(W, model.W, rtol=1e-10, atol=1e-16)
+            train_acc = float(np.mean(model.predict(X) == y))
+            val_acc = float(np.mean(model.predict(X_val) == y_val))
+            assert grid.results[(lr, reg)] == (train_acc, val_acc)
+    best = max(grid.results, key=lambda c: grid.results[c][1])
+    assert grid.best_val == grid.results[best][1]
+    assert not grid.diverged
+
+
+def test_a_diverging_combination_does_not_spoil_the_others(rng):
+    X, y, X_val, y_val = _linear_data(rng)
+    np.random.seed(3)
+    grid = train_linear_grid(
+        "svm", X * 1e3, y, X_val, y_val, [1e-6, 1e40], [1e5], num_iters=50, batch_size=16
+    )
+    assert grid.diverged == {(1e40, 1e5)}
+    assert np.all(np.isfinite(grid.histories[(1e-6, 1e5)]))
+    assert grid.best_params == (1e-6, 1e5)
+
+
+def test_grid_bad_input(rng):
+    X, y, X_val, y_val = _linear_data(rng)
+    with pytest.raises(ValueError, match="model must be 'svm', 'softmax'"):
+        train_linear_grid("knn", X, y, X_val, y_val, [1e-3], [0.0])
+    with pytest.raises(ValueError, match="must not be empty"):
+        train_linear_grid("svm", X, y, X_val, y_val, [], [0.0])
+    with pytest.raises(ValueError, match=r"regularization_strengths\[\.\.\.\] must be at least 0"):
+        train_linear_grid("svm", X, y, X_val, y_val, [1e-3], [-1.0])
+    with pytest.raises(ValueError, match="X_val has 3 features but X has 17"):
+        train_linear_grid("svm", X, y, X_val[:, :3], y_val, [1e-3], [0.0])

@@ -24,10 +24,23 @@ def _one_hot(y: Any, num_classes: int, dtype: Any, *, xp: ModuleType) -> Any:
     return xp.astype(y[:, None] == classes[None, :], dtype)
 
 
+def _grouped(scores: Any, y: Any, xp: ModuleType) -> tuple[Any, Any, bool]:
+    """Scores as (N, G, C) (a single model is G = 1) and the labels' index for take."""
+    grouped = scores.ndim == 3
+    scores = scores if grouped else scores[:, None, :]
+    index = xp.broadcast_to(y[:, None, None], (scores.shape[0], scores.shape[1], 1))
+    return scores, index, grouped
+
+
+def _ungroup(loss: Any, dscores: Any, grouped: bool) -> tuple[Any, Any]:
+    return (loss, dscores) if grouped else (loss[0], dscores[:, 0, :])
+
+
 def hinge_loss(scores: Any, y: Any, *, xp: ModuleType) -> tuple[Any, Any]:
     """Mean multiclass hinge loss of ``scores`` (N, C) for labels ``y`` (N,), and d/dscores.
 
-    ``L_i = Σ_{j ≠ y_i} max(0, s_j − s_{y_i} + 1)``.
+    ``L_i = Σ_{j ≠ y_i} max(0, s_j − s_{y_i} + 1)``. Scores of G models at once, (N, G, C),
+    give G losses and (N, G, C) gradients.
 
     Examples
     --------
@@ -36,21 +49,22 @@ def hinge_loss(scores: Any, y: Any, *, xp: ModuleType) -> tuple[Any, Any]:
     >>> float(loss), dscores.tolist()
     (0.5, [[-1.0, 0.0, 1.0]])
     """
+    scores, index, grouped = _grouped(scores, y, xp)
     n = scores.shape[0]
-    onehot = _one_hot(y, scores.shape[1], scores.dtype, xp=xp)
-    correct = xp.take_along_axis(scores, y[:, None], axis=1)
+    onehot = _one_hot(y, scores.shape[2], scores.dtype, xp=xp)[:, None, :]
+    correct = xp.take_along_axis(scores, index, axis=2)
     margins = xp.clip(scores - correct + 1.0, min=0.0) * (1.0 - onehot)
-    loss = xp.sum(margins) / n
+    loss = xp.sum(xp.sum(margins, axis=2), axis=0) / n
     positive = xp.astype(margins > 0, scores.dtype)
-    dscores = (positive - onehot * xp.sum(positive, axis=1, keepdims=True)) / n
-    return loss, dscores
+    dscores = (positive - onehot * xp.sum(positive, axis=2, keepdims=True)) / n
+    return _ungroup(loss, dscores, grouped)
 
 
 def softmax_cross_entropy(scores: Any, y: Any, *, xp: ModuleType) -> tuple[Any, Any]:
     """Mean softmax cross-entropy of ``scores`` (N, C) for labels ``y`` (N,), and d/dscores.
 
     Numerically stable: scores are shifted by their row maximum, so scores of ±1e4 give a
-    finite loss and gradient.
+    finite loss and gradient. Scores of G models at once, (N, G, C), give G losses.
 
     Examples
     --------
@@ -59,15 +73,16 @@ def softmax_cross_entropy(scores: Any, y: Any, *, xp: ModuleType) -> tuple[Any, 
     >>> round(float(loss), 6) == round(float(np.log(4)), 6)
     True
     """
+    scores, index, grouped = _grouped(scores, y, xp)
     n = scores.shape[0]
-    shifted = scores - xp.max(scores, axis=1, keepdims=True)
+    shifted = scores - xp.max(scores, axis=2, keepdims=True)
     exp = xp.exp(shifted)
-    sums = xp.sum(exp, axis=1, keepdims=True)
+    sums = xp.sum(exp, axis=2, keepdims=True)
     log_probs = shifted - xp.log(sums)
-    loss = -xp.sum(xp.take_along_axis(log_probs, y[:, None], axis=1)) / n
-    onehot = _one_hot(y, scores.shape[1], scores.dtype, xp=xp)
+    loss = -xp.sum(xp.take_along_axis(log_probs, index, axis=2)[..., 0], axis=0) / n
+    onehot = _one_hot(y, scores.shape[2], scores.dtype, xp=xp)[:, None, :]
     dscores = (exp / sums - onehot) / n
-    return loss, dscores
+    return _ungroup(loss, dscores, grouped)
 
 
 DataLoss = Callable[..., tuple[Any, Any]]
@@ -89,6 +104,23 @@ def linear_loss(
     dW = X.T @ dscores
     dW += (2.0 * reg) * W
     return loss + l2_penalty(W, reg, xp=xp), dW
+
+
+def grouped_linear_loss(
+    W: Any, X: Any, y: Any, regs: Any, data_loss: DataLoss, *, xp: ModuleType
+) -> tuple[Any, Any]:
+    """Losses and gradients of G linear models at once, sharing the minibatch ``X``.
+
+    ``W`` is (D, G, C), so the G weight matrices side by side are one (D, G * C) matrix and
+    each step is two matrix products, whatever G. ``regs`` (G,) are the models'
+    regularisation strengths. Returns G losses and ``dW`` (D, G, C).
+    """
+    d, g, c = W.shape
+    scores = xp.reshape(X @ xp.reshape(W, (d, g * c)), (X.shape[0], g, c))
+    loss, dscores = data_loss(scores, y, xp=xp)
+    dW = xp.reshape(X.T @ xp.reshape(dscores, (X.shape[0], g * c)), (d, g, c))
+    dW += (2.0 * regs[None, :, None]) * W
+    return loss + regs * xp.sum(xp.sum(W * W, axis=2), axis=0), dW
 
 
 def naive_linear_loss(
