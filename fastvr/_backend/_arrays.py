@@ -8,6 +8,7 @@ host round trip. Arrays of two libraries, or of two GPUs, in one call are an err
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
@@ -85,6 +86,10 @@ class Placement:
             return to_numpy(x)
         return x
 
+    def __reduce__(self) -> tuple:
+        # Namespaces are modules, which do not pickle: rebuild this one by library name.
+        return (_placement_of_library, (self.library, self.device, self.host_caller))
+
     @contextlib.contextmanager
     def active(self) -> Iterator[None]:
         """Make this placement's GPU the current one while computing (no-op on the CPU)."""
@@ -93,6 +98,16 @@ class Placement:
                 yield
         else:
             yield
+
+
+def _placement_of_library(library: str, device: int | None, host_caller: bool) -> Placement:
+    if library == "numpy":
+        xp = array_api_compat.array_namespace(np.empty(0))
+    elif library == "cupy":
+        xp = array_api_compat.array_namespace(import_cupy().empty(0))
+    else:
+        xp = importlib.import_module(library)
+    return Placement(library, xp, device, host_caller)
 
 
 def _placement_of_backend(resolved: Backend) -> Placement:

@@ -1,0 +1,287 @@
+"""scikit-learn-compatible estimators over fastvr's classifiers.
+
+``fit``/``predict``/``predict_proba``/``score``, ``get_params``/``set_params``, fitted
+attributes ending in ``_``, ``classes_`` with arbitrary label values, so fastvr models work in
+``Pipeline`` and ``GridSearchCV``. Needs scikit-learn (``pip install scikit-learn``).
+
+numpy inputs go through scikit-learn's own validation; CuPy inputs are validated by fastvr and
+stay on the GPU (outputs follow inputs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import array_api_compat
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._backend import library_of, placement_with_state
+from .classifiers import KNearestNeighbor, LinearSVM, Softmax, TwoLayerNet
+from .ops.neighbors import vote
+
+
+@contextlib.contextmanager
+def _seeded(random_state: Any) -> Iterator[None]:
+    """Run with numpy's global random state seeded by ``random_state``, then restore it.
+
+    fastvr draws from the global state (the course's contract); an estimator's
+    ``random_state`` must not leak into or depend on the caller's global state.
+    """
+    if random_state is None:
+        yield
+        return
+    saved = np.random.get_state()
+    if isinstance(random_state, np.random.RandomState):
+        np.random.set_state(random_state.get_state())
+    else:
+        np.random.seed(random_state)
+    try:
+        yield
+    finally:
+        np.random.set_state(saved)
+
+
+class _FastvrClassifier(ClassifierMixin, BaseEstimator):
+    """Shared validation, label encoding and hand-back for the estimators below."""
+
+    def _validate(self, X: Any, y: Any = None, *, reset: bool) -> tuple[Any, Any]:
+        if array_api_compat.is_cupy_array(X):  # fastvr checks it, on the device
+            return X, y
+        if y is None:
+            return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32]), None
+        X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32])
+        return X, y
+
+    def _encode(self, y: Any) -> Any:
+        check_classification_targets(y)
+        self.classes_, codes = np.unique(np.asarray(y), return_inverse=True)
+        return codes.astype(np.int64)
+
+    def _decode(self, codes: Any) -> Any:
+        if library_of(codes) == "numpy":
+            return self.classes_[np.asarray(codes)]
+        xp = array_api_compat.array_namespace(codes)
+        return xp.take(xp.asarray(self.classes_), codes)
+
+    def predict(self, X: Any) -> Any:
+        """Predicted labels (values of ``classes_``)."""
+        check_is_fitted(self)
+        X, _ = self._validate(X, reset=False)
+        return self._decode(self._predict_codes(X))
+
+
+class KNNClassifier(_FastvrClassifier):
+    """k-nearest neighbours (fastvr's streaming k-NN: ties by lower training index, votes to
+    the smaller class).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastvr.estimators import KNNClassifier
+    >>> knn = KNNClassifier(n_neighbors=1).fit([[0.0], [1.0]], ["cat", "dog"])
+    >>> knn.predict([[0.2], [0.9]]).tolist()
+    ['cat', 'dog']
+    """
+
+    def __init__(
+        self, n_neighbors: int = 5, metric: str = "l2", working_memory: float | None = None
+    ) -> None:
+        self.n_neighbors = n_neighbors
+        self.metric = metric
+        self.working_memory = working_memory
+
+    def fit(self, X: Any, y: Any) -> KNNClassifier:
+        X, y = self._validate(X, y, reset=True)
+        model = KNearestNeighbor(metric=self.metric, working_memory=self.working_memory)
+        model.train(X, self._encode(y))
+        self.model_ = model
+        return self
+
+    def _neighbor_codes(self, X: Any) -> Any:
+        k = self.n_neighbors
+        n_fit = self.model_.y_train.shape[0]
+        if isinstance(k, (int, np.integer)) and k > n_fit:
+            raise ValueError(
+                f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k}, "
+                f"n_samples_fit = {n_fit}, n_samples = {n_fit}"
+            )
+        from . import neighbors as _nb
+        from ._validation import check_int
+
+        k = check_int(k, "n_neighbors", low=1, high=n_fit)
+        fitted = self.model_._fitted
+        X = self.model_._check_test(X, fitted)
+        _, idx = _nb.query(X, fitted.index, k, working_memory=self.working_memory, squared=True)
+        xp = fitted.index.xp
+        return xp.reshape(xp.take(fitted.codes, xp.reshape(idx, (-1,))), idx.shape), fitted
+
+    def _predict_codes(self, X: Any) -> Any:
+        codes, fitted = self._neighbor_codes(X)
+        xp = fitted.index.xp
+        return fitted.place.give_back(vote(codes, len(self.classes_), xp=xp))
+
+    def predict_proba(self, X: Any) -> Any:
+        """Fraction of the ``n_neighbors`` neighbours in each class (columns: ``classes_``)."""
+        check_is_fitted(self)
+        X, _ = self._validate(X, reset=False)
+        codes, fitted = self._neighbor_codes(X)
+        xp = fitted.index.xp
+        classes = xp.arange(len(self.classes_), dtype=codes.dtype)
+        counts = xp.sum(xp.astype(codes[:, :, None] == classes[None, None, :], xp.float64), axis=1)
+        return fitted.place.give_back(counts / codes.shape[1])
+
+
+def _softmax(scores: Any) -> Any:
+    xp = array_api_compat.array_namespace(scores)
+    shifted = scores - xp.max(scores, axis=1, keepdims=True)
+    exp = xp.exp(shifted)
+    return exp / xp.sum(exp, axis=1, keepdims=True)
+
+
+class _LinearEstimator(_FastvrClassifier):
+    _model_class: type = LinearSVM
+
+    def __init__(
+        self,
+        learning_rate: float = 1e-2,
+        reg: float = 1e-5,
+        num_iters: int = 1000,
+        batch_size: int = 200,
+        fit_intercept: bool = True,
+        random_state: Any = None,
+    ) -> None:
+        self.learning_rate = learning_rate
+        self.reg = reg
+        self.num_iters = num_iters
+        self.batch_size = batch_size
+        self.fit_intercept = fit_intercept
+        self.random_state = random_state
+
+    def _design(self, X: Any) -> Any:
+        if not self.fit_intercept:
+            return X
+        xp = array_api_compat.array_namespace(X)
+        ones = xp.ones((X.shape[0], 1), dtype=X.dtype, device=array_api_compat.device(X))
+        return xp.concat([X, ones], axis=1)  # the course's bias trick
+
+    def fit(self, X: Any, y: Any) -> _LinearEstimator:
+        X, y = self._validate(X, y, reset=True)
+        codes = self._encode(y)
+        model = self._model_class()
+        with _seeded(self.random_state):
+            self.loss_history_ = model.train(
+                self._design(X),
+                codes,
+                learning_rate=self.learning_rate,
+                reg=self.reg,
+                num_iters=self.num_iters,
+                batch_size=self.batch_size,
+            )
+        self.model_ = model
+        return self
+
+    def decision_function(self, X: Any) -> Any:
+        """Class scores ``X @ W``: (N, n_classes), or (N,) for two classes (positive minus
+        negative, scikit-learn's convention)."""
+        check_is_fitted(self)
+        X, _ = self._validate(X, reset=False)
+        place = placement_with_state(X, state=(self.model_.W,))
+        xp = place.xp
+        with place.active():
+            W = place.put(self.model_.W)
+            scores = xp.astype(place.put(self._design(X)), W.dtype) @ W
+            if scores.shape[1] == 2:
+                scores = scores[:, 1] - scores[:, 0]
+            return place.give_back(scores)
+
+    def _predict_codes(self, X: Any) -> Any:
+        return self.model_.predict(self._design(X))
+
+
+class LinearSVMClassifier(_LinearEstimator):
+    """Multiclass linear SVM (the course's hinge loss) trained by minibatch SGD.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastvr.estimators import LinearSVMClassifier
+    >>> X = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]])
+    >>> clf = LinearSVMClassifier(random_state=0).fit(X, [0, 0, 1, 1])
+    >>> clf.score(X, [0, 0, 1, 1])
+    1.0
+    """
+
+    _model_class = LinearSVM
+
+
+class SoftmaxClassifier(_LinearEstimator):
+    """Softmax (multinomial logistic) regression trained by minibatch SGD."""
+
+    _model_class = Softmax
+
+    def predict_proba(self, X: Any) -> Any:
+        """Softmax of the class scores (columns: ``classes_``)."""
+        check_is_fitted(self)
+        X, _ = self._validate(X, reset=False)
+        place = placement_with_state(X, state=(self.model_.W,))
+        with place.active():
+            W = place.put(self.model_.W)
+            scores = place.xp.astype(place.put(self._design(X)), W.dtype) @ W
+            return place.give_back(_softmax(scores))
+
+
+class TwoLayerNetClassifier(_FastvrClassifier):
+    """The course's two-layer ReLU network with a softmax loss, trained by minibatch SGD."""
+
+    def __init__(
+        self,
+        hidden_size: int = 100,
+        std: float = 1e-2,
+        learning_rate: float = 1e-1,
+        learning_rate_decay: float = 0.99,
+        reg: float = 1e-4,
+        num_iters: int = 1000,
+        batch_size: int = 200,
+        random_state: Any = None,
+    ) -> None:
+        self.hidden_size = hidden_size
+        self.std = std
+        self.learning_rate = learning_rate
+        self.learning_rate_decay = learning_rate_decay
+        self.reg = reg
+        self.num_iters = num_iters
+        self.batch_size = batch_size
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any) -> TwoLayerNetClassifier:
+        X, y = self._validate(X, y, reset=True)
+        codes = self._encode(y)
+        with _seeded(self.random_state):
+            net = TwoLayerNet(X.shape[1], self.hidden_size, len(self.classes_), std=self.std)
+            self.history_ = net.train(
+                X,
+                codes,
+                X,
+                codes,
+                learning_rate=self.learning_rate,
+                learning_rate_decay=self.learning_rate_decay,
+                reg=self.reg,
+                num_iters=self.num_iters,
+                batch_size=self.batch_size,
+            )
+        self.model_ = net
+        return self
+
+    def _predict_codes(self, X: Any) -> Any:
+        return self.model_.predict(X)
+
+    def predict_proba(self, X: Any) -> Any:
+        """Softmax of the network's scores (columns: ``classes_``)."""
+        check_is_fitted(self)
+        X, _ = self._validate(X, reset=False)
+        return _softmax(self.model_.loss(X))
