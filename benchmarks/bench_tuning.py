@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fastvr.classifiers import KNearestNeighbor, LinearSVM
-from fastvr.tuning import cross_validate_k, train_linear_grid
+from fastvr.classifiers import KNearestNeighbor, LinearSVM, TwoLayerNet
+from fastvr.tuning import cross_validate_k, train_linear_grid, train_two_layer_grid
 
 from .conftest import course_data, run_benchmark
 
@@ -126,4 +126,38 @@ def test_grid_one_by_one(benchmark, dtype):
         return results
 
     _grid_group(benchmark, dtype)
+    run_benchmark(benchmark, run, rounds=1)
+
+
+NET_GRID = {"learning_rates": [1e-4, 3e-4, 1e-3], "regularization_strengths": [0.25, 0.5]}
+NET_OPTIONS = {"num_iters": 500, "batch_size": 200, "learning_rate_decay": 0.95}
+
+
+def test_net_grid_batched(benchmark):
+    from .bench_neural_net import net_data
+
+    X, y = net_data(49000, "float32")
+
+    def run():
+        np.random.seed(0)
+        return train_two_layer_grid(X, y, X[:1000], y[:1000], 50, **NET_GRID, **NET_OPTIONS)
+
+    benchmark.group = "grid 3x2 TwoLayerNet H=50 500x200, 49000 x 3072 float32"
+    run_benchmark(benchmark, run, rounds=1)
+
+
+def test_net_grid_one_by_one(benchmark):
+    from .bench_neural_net import net_data
+
+    X, y = net_data(49000, "float32")
+
+    def run():
+        for lr in NET_GRID["learning_rates"]:
+            for reg in NET_GRID["regularization_strengths"]:
+                np.random.seed(0)
+                net = TwoLayerNet(X.shape[1], 50, 10)
+                net.train(X, y, X[:1000], y[:1000], learning_rate=lr, reg=reg, **NET_OPTIONS)
+                np.mean(net.predict(X) == y)
+
+    benchmark.group = "grid 3x2 TwoLayerNet H=50 500x200, 49000 x 3072 float32"
     run_benchmark(benchmark, run, rounds=1)

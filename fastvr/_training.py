@@ -28,6 +28,17 @@ def minibatch_indices(num_train: int, batch_size: int, num_iters: int) -> Iterat
     return iter(np.random.choice(num_train, (num_iters, batch_size)))
 
 
+def minibatches(
+    num_train: int, batch_size: int, num_iters: int, *, draw_all: bool
+) -> Iterator[np.ndarray]:
+    """Minibatch indices in the course's order: all at once (``draw_all``, see
+    :func:`minibatch_indices`), or one ``np.random.choice`` per step when other code may draw
+    from ``np.random`` between steps (a subclass's own ``loss``)."""
+    if draw_all:
+        return minibatch_indices(num_train, batch_size, num_iters)
+    return (np.random.choice(num_train, batch_size) for _ in range(num_iters))
+
+
 def gather_floats(values: list[Any], xp: Any) -> list[float]:
     """Scalars kept on the device (losses, accuracies) as Python floats, with one host
     synchronisation for the whole list."""

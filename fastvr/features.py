@@ -285,7 +285,10 @@ def extract_features(imgs: Any, feature_fns: Sequence[Callable], verbose: bool =
     from tqdm.auto import tqdm
 
     place = placement_for(imgs)
-    imgs = check_samples(imgs, "imgs", place, ndim=imgs.ndim)
+    # numpy's fused kernels mark images with NaN or inf pixels in their output (checked
+    # below); the generic path would silently drop such pixels, so it checks the input.
+    fused = place.library == "numpy"
+    imgs = check_samples(imgs, "imgs", place, ndim=imgs.ndim, finite=not fused)
     xp = place.xp
     # Temporaries per image: a few float64 copies of its pixels per feature function (the
     # generic path; numpy's fused kernels need far less).
@@ -296,4 +299,7 @@ def extract_features(imgs: Any, feature_fns: Sequence[Callable], verbose: bool =
         for part in tqdm(list(blocks(imgs.shape[0], chunk)), desc="features", disable=not verbose):
             chunk_imgs = imgs[part, ...]
             parts.append(xp.concat([fn(chunk_imgs) for fn in batched], axis=1))
-        return place.give_back(xp.concat(parts, axis=0))
+        features = xp.concat(parts, axis=0)
+        if fused and not bool(xp.all(xp.isfinite(features))):
+            raise ValueError("imgs contains NaN or infinity")
+        return place.give_back(features)

@@ -22,6 +22,17 @@ def _indices(shape: tuple[int, ...]):
     return np.ndindex(*shape)
 
 
+def _centred_difference(f: Callable[[Any], Any], x: Any, ix: tuple, h: float) -> float:
+    """``(f(x + h e_ix) - f(x - h e_ix)) / 2h``, perturbing ``x`` in place and restoring it."""
+    oldval = x[ix]
+    x[ix] = oldval + h
+    fxph = float(f(x))
+    x[ix] = oldval - h
+    fxmh = float(f(x))
+    x[ix] = oldval
+    return (fxph - fxmh) / (2 * h)
+
+
 def eval_numerical_gradient(
     f: Callable[[Any], Any], x: Any, verbose: bool = True, h: float = 0.00001
 ) -> Any:
@@ -54,13 +65,7 @@ def eval_numerical_gradient(
     """
     grad = _namespace(x).zeros_like(x)
     for ix in _indices(x.shape):
-        oldval = x[ix]
-        x[ix] = oldval + h
-        fxph = float(f(x))
-        x[ix] = oldval - h
-        fxmh = float(f(x))
-        x[ix] = oldval
-        grad[ix] = (fxph - fxmh) / (2 * h)
+        grad[ix] = _centred_difference(f, x, ix, h)
         if verbose:
             print(ix, float(grad[ix]))
     return grad
@@ -119,13 +124,7 @@ def grad_check_sparse(
     errors = []
     for _ in range(num_checks):
         ix = tuple(randrange(m) for m in x.shape)
-        oldval = x[ix]
-        x[ix] = oldval + h
-        fxph = float(f(x))
-        x[ix] = oldval - h
-        fxmh = float(f(x))
-        x[ix] = oldval
-        grad_numerical = (fxph - fxmh) / (2 * h)
+        grad_numerical = _centred_difference(f, x, ix, h)
         grad_analytic = float(analytic_grad[ix])
         scale = abs(grad_numerical) + abs(grad_analytic)
         rel_error = abs(grad_numerical - grad_analytic) / scale if scale else 0.0

@@ -120,6 +120,12 @@ class GridResult:
     models: dict[tuple[float, float], Any]
     diverged: set[tuple[float, float]] = field(default_factory=set)
     best_params: tuple[float, float] | None = None
+    stats: dict[tuple[float, float], dict[str, list[float]]] = field(default_factory=dict)
+
+    def choose_best(self) -> None:
+        """Set ``best_params``: the best validation accuracy among non-diverged combinations."""
+        healthy = [c for c in self.results if c not in self.diverged]
+        self.best_params = max(healthy, key=lambda c: self.results[c][1]) if healthy else None
 
     @property
     def best_model(self) -> Any:
@@ -185,26 +191,10 @@ def train_linear_grid(
     if model not in kinds:
         raise ValueError(f"model must be 'svm', 'softmax', LinearSVM or Softmax; got {model!r}")
     cls, data_loss = kinds[model]
-    place = placement_for(X, y, X_val, y_val)
+    place, X, y, X_val, y_val, combos, num_iters, batch_size = _grid_inputs(
+        X, y, X_val, y_val, learning_rates, regularization_strengths, num_iters, batch_size
+    )
     xp = place.xp
-    X = check_samples(X, "X", place)
-    y = check_labels(y, "y", X.shape[0], place)
-    X_val = check_samples(X_val, "X_val", place)
-    y_val = check_labels(y_val, "y_val", X_val.shape[0], place)
-    if X_val.shape[1] != X.shape[1]:
-        raise ValueError(f"X_val has {X_val.shape[1]} features but X has {X.shape[1]}")
-    combos = [
-        (
-            check_real(lr, "learning_rates[...]"),
-            check_real(reg, "regularization_strengths[...]", low=0.0),
-        )
-        for lr in learning_rates
-        for reg in regularization_strengths
-    ]
-    if not combos:
-        raise ValueError("learning_rates and regularization_strengths must not be empty")
-    num_iters = check_int(num_iters, "num_iters", low=0)
-    batch_size = check_int(batch_size, "batch_size", low=1)
     num_classes = int(max(int(xp.max(y)), int(xp.max(y_val)))) + 1
     g, dim = len(combos), X.shape[1]
     with place.active():
@@ -233,10 +223,41 @@ def train_linear_grid(
         result.results[combo] = (float(train_acc[i]), float(val_acc[i]))
         if not np.all(np.isfinite(history[i])):
             result.diverged.add(combo)
-    healthy = [c for c in combos if c not in result.diverged]
-    if healthy:
-        result.best_params = max(healthy, key=lambda c: result.results[c][1])
+    result.choose_best()
     return result
+
+
+def _grid_inputs(
+    X: Any,
+    y: Any,
+    X_val: Any,
+    y_val: Any,
+    learning_rates: Sequence[float],
+    regularization_strengths: Sequence[float],
+    num_iters: int,
+    batch_size: int,
+):
+    """Validated, placed inputs of a grid run, and its (lr, reg) combinations."""
+    place = placement_for(X, y, X_val, y_val)
+    X = check_samples(X, "X", place)
+    y = check_labels(y, "y", X.shape[0], place)
+    X_val = check_samples(X_val, "X_val", place)
+    y_val = check_labels(y_val, "y_val", X_val.shape[0], place)
+    if X_val.shape[1] != X.shape[1]:
+        raise ValueError(f"X_val has {X_val.shape[1]} features but X has {X.shape[1]}")
+    combos = [
+        (
+            check_real(lr, "learning_rates[...]"),
+            check_real(reg, "regularization_strengths[...]", low=0.0),
+        )
+        for lr in learning_rates
+        for reg in regularization_strengths
+    ]
+    if not combos:
+        raise ValueError("learning_rates and regularization_strengths must not be empty")
+    num_iters = check_int(num_iters, "num_iters", low=0)
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    return place, X, y, X_val, y_val, combos, num_iters, batch_size
 
 
 def _grouped_accuracy(X: Any, y: Any, W: Any, xp: Any) -> np.ndarray:
@@ -245,3 +266,112 @@ def _grouped_accuracy(X: Any, y: Any, W: Any, xp: Any) -> np.ndarray:
     scores = xp.reshape(X @ xp.reshape(W, (d, g * c)), (X.shape[0], g, c))
     correct = xp.astype(xp.argmax(scores, axis=2) == y[:, None], xp.float64)
     return to_numpy(xp.mean(correct, axis=0))
+
+
+def train_two_layer_grid(
+    X: Any,
+    y: Any,
+    X_val: Any,
+    y_val: Any,
+    hidden_size: int,
+    learning_rates: Sequence[float],
+    regularization_strengths: Sequence[float],
+    num_iters: int = 1000,
+    batch_size: int = 200,
+    learning_rate_decay: float = 0.95,
+    std: float = 1e-4,
+) -> GridResult:
+    """Train every learning-rate x regularisation combination of a ``TwoLayerNet`` at once.
+
+    All combinations share the initial parameters (``W1`` then ``W2`` from numpy's global
+    random state, as ``TwoLayerNet(D, hidden_size, C, std)`` draws them) and the minibatch
+    sequence. The first layers of all nets are one matrix product per step; the second layers
+    a batched one. The result equals, for each combination, ``np.random.seed(s)`` then
+    ``TwoLayerNet(...).train(...)`` with the same seed, to rounding; learning rates decay per
+    epoch exactly as in ``train``. ``GridResult.histories`` holds the loss histories and
+    ``models`` the trained nets (their ``train``-style stats in ``stats``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastvr.tuning import train_two_layer_grid
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.normal(size=(60, 5)), rng.integers(0, 3, 60)
+    >>> np.random.seed(0)
+    >>> grid = train_two_layer_grid(X, y, X, y, 8, [1e-2, 1e-1], [1e-3], num_iters=20,
+    ...                             batch_size=10)
+    >>> len(grid.results), len(grid.stats[(0.1, 0.001)]["val_acc_history"])
+    (2, 4)
+    """
+    from .classifiers import TwoLayerNet
+    from .ops.nets import grouped_two_layer_loss, grouped_two_layer_scores
+
+    place, X, y, X_val, y_val, combos, num_iters, batch_size = _grid_inputs(
+        X, y, X_val, y_val, learning_rates, regularization_strengths, num_iters, batch_size
+    )
+    xp = place.xp
+    decay = check_real(learning_rate_decay, "learning_rate_decay")
+    num_classes = int(max(int(xp.max(y)), int(xp.max(y_val)))) + 1
+    template = TwoLayerNet(
+        X.shape[1], check_int(hidden_size, "hidden_size", low=1), num_classes, std=std
+    )  # draws W1 then W2, as one by one would
+    g = len(combos)
+    iterations_per_epoch = max(X.shape[0] / batch_size, 1)
+    with place.active():
+        start = {k: xp.astype(place.put(v), X.dtype) for k, v in template.params.items()}
+        params = {
+            "W1": xp.stack([start["W1"]] * g, axis=1),
+            "b1": xp.stack([start["b1"]] * g, axis=0),
+            "W2": xp.stack([start["W2"]] * g, axis=0),
+            "b2": xp.stack([start["b2"]] * g, axis=0),
+        }
+        rates = xp.asarray([lr for lr, _ in combos], dtype=X.dtype, device=device(X))
+        regs = xp.asarray([reg for _, reg in combos], dtype=X.dtype, device=device(X))
+        shapes = {"W1": (1, g, 1), "b1": (g, 1), "W2": (g, 1, 1), "b2": (g, 1)}
+        losses, train_acc, val_acc = [], [], []
+
+        def accuracy(Xs: Any, ys: Any) -> Any:
+            scores, _ = grouped_two_layer_scores(Xs, params, xp=xp)
+            return xp.mean(xp.astype(xp.argmax(scores, axis=2) == ys[:, None], xp.float64), axis=0)
+
+        with np.errstate(over="ignore", invalid="ignore"):
+            for it, idx in enumerate(minibatch_indices(X.shape[0], batch_size, num_iters)):
+                rows = place.put(idx)
+                X_batch, y_batch = xp.take(X, rows, axis=0), xp.take(y, rows)
+                loss, grads = grouped_two_layer_loss(X_batch, y_batch, params, regs, xp=xp)
+                losses.append(loss)
+                for name, shape in shapes.items():
+                    params[name] -= xp.reshape(rates, shape) * grads[name]
+                if it % iterations_per_epoch == 0:
+                    train_acc.append(accuracy(X_batch, y_batch))
+                    val_acc.append(accuracy(X_val, y_val))
+                    rates = rates * decay
+            final_train, final_val = to_numpy(accuracy(X, y)), to_numpy(accuracy(X_val, y_val))
+        gathered = [
+            to_numpy(xp.stack(v, axis=1)) if v else np.zeros((g, 0))
+            for v in (losses, train_acc, val_acc)
+        ]
+    result = GridResult({}, {}, {})
+    for i, combo in enumerate(combos):
+        net = TwoLayerNet(X.shape[1], hidden_size, num_classes, std=std)
+        net.params.update(
+            {
+                "W1": xp.asarray(params["W1"][:, i, :], copy=True),
+                "b1": xp.asarray(params["b1"][i, :], copy=True),
+                "W2": xp.asarray(params["W2"][i, ...], copy=True),
+                "b2": xp.asarray(params["b2"][i, :], copy=True),
+            }
+        )
+        result.models[combo] = net
+        history = [float(v) for v in gathered[0][i]]
+        result.histories[combo] = history
+        result.stats[combo] = {
+            "loss_history": history,
+            "train_acc_history": [float(v) for v in gathered[1][i]],
+            "val_acc_history": [float(v) for v in gathered[2][i]],
+        }
+        result.results[combo] = (float(final_train[i]), float(final_val[i]))
+        if not np.all(np.isfinite(history)):
+            result.diverged.add(combo)
+    result.choose_best()
+    return result

@@ -199,6 +199,7 @@ def hog_cells(imgs, weights, out):
     width = 180.0 / bins
     for im in numba.prange(n):
         grey = np.empty((rows, cols))
+        finite = True
         for r in range(rows):
             for c in range(cols):
                 if channels == 1:
@@ -209,6 +210,10 @@ def hog_cells(imgs, weights, out):
                         + imgs[im, r, c, 1] * weights[1]
                         + imgs[im, r, c, 2] * weights[2]
                     )
+                finite = finite and np.isfinite(grey[r, c])
+        if not finite:  # NaN or inf pixels: say so in the output, for the caller to report
+            out[im] = np.nan
+            continue
         out[im] = 0.0
         for r in range(cells_r * 8):
             for c in range(cells_c * 8):
@@ -232,7 +237,8 @@ def hog_cells(imgs, weights, out):
 @numba.njit(parallel=True, cache=True)
 def hue_histograms(rgb, edges, xmax, counts):
     """Counts of hue values (as ``matplotlib.colors.rgb_to_hsv(rgb / xmax) * xmax``) per bin
-    of ``edges`` for images ``(N, H, W, 3)``, as ``np.histogram`` bins them."""
+    of ``edges`` for images ``(N, H, W, 3)``, as ``np.histogram`` bins them. An image with a
+    NaN or infinite pixel gets NaN counts."""
     n, rows, cols, _ = rgb.shape
     nbin = edges.shape[0] - 1
     width = (edges[nbin] - edges[0]) / nbin
@@ -243,6 +249,9 @@ def hue_histograms(rgb, edges, xmax, counts):
                 red = rgb[im, r, c, 0] / xmax
                 green = rgb[im, r, c, 1] / xmax
                 blue = rgb[im, r, c, 2] / xmax
+                if not (np.isfinite(red) and np.isfinite(green) and np.isfinite(blue)):
+                    counts[im, 0] = np.nan  # NaN or inf pixels: reported by the caller
+                    continue
                 top = max(max(red, green), blue)
                 delta = top - min(min(red, green), blue)
                 hue = 0.0

@@ -138,3 +138,13 @@ def test_extract_features_edge_cases(rng):
 def test_extract_features_progress_bar(rng, capsys):
     extract_features(_images(rng, n=3), [hog_feature], verbose=True)
     assert "features" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_pixels_are_reported(xp, bad, rng):
+    imgs = _images(rng, n=4)
+    imgs[2, 5, 7, 1] = bad
+    fns = [hog_feature, functools.partial(color_histogram_hsv, nbin=10)]
+    for subset in (fns, fns[:1], fns[1:]):
+        with pytest.raises(ValueError, match="imgs contains NaN or infinity"):
+            extract_features(to_xp(xp, imgs), subset)

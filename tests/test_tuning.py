@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fastvr.classifiers import KNearestNeighbor, LinearSVM, Softmax
-from fastvr.tuning import cross_validate_k, train_linear_grid
+from fastvr.classifiers import KNearestNeighbor, LinearSVM, Softmax, TwoLayerNet
+from fastvr.tuning import cross_validate_k, train_linear_grid, train_two_layer_grid
 
 from .conftest import to_xp
 
@@ -116,3 +116,40 @@ def test_grid_bad_input(rng):
         train_linear_grid("svm", X, y, X_val, y_val, [1e-3], [-1.0])
     with pytest.raises(ValueError, match="X_val has 3 features but X has 17"):
         train_linear_grid("svm", X, y, X_val[:, :3], y_val, [1e-3], [0.0])
+
+
+@pytest.mark.parametrize("batch_size", [40, 64])  # 200/40 = 5 steps an epoch; 200/64 = 3.125
+def test_two_layer_grid_equals_training_one_by_one(xp, batch_size, rng):
+    X, y, X_val, y_val = _linear_data(rng)
+    rates, regs = [1e-2, 1e-1], [1e-4, 1e-1]
+    options = {"num_iters": 60, "batch_size": batch_size, "learning_rate_decay": 0.9}
+    np.random.seed(9)
+    grid = train_two_layer_grid(
+        to_xp(xp, X),
+        to_xp(xp, y),
+        to_xp(xp, X_val),
+        to_xp(xp, y_val),
+        12,
+        rates,
+        regs,
+        std=1e-1,
+        **options,
+    )
+    for lr in rates:
+        for reg in regs:
+            np.random.seed(9)
+            net = TwoLayerNet(X.shape[1], 12, 4, std=1e-1)
+            stats = net.train(X, y, X_val, y_val, learning_rate=lr, reg=reg, **options)
+            got = grid.stats[(lr, reg)]
+            np.testing.assert_allclose(got["loss_history"], stats["loss_history"], rtol=1e-10)
+            assert got["train_acc_history"] == stats["train_acc_history"]
+            assert got["val_acc_history"] == stats["val_acc_history"]
+            for name, value in grid.models[(lr, reg)].params.items():
+                np.testing.assert_allclose(
+                    np.from_dlpack(value) if xp is not np else value,
+                    net.params[name],
+                    rtol=1e-9,
+                    atol=1e-13,
+                )
+            assert grid.results[(lr, reg)][1] == float(np.mean(net.predict(X_val) == y_val))
+    assert grid.best_params in grid.results

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._backend import Placement, placement_with_state
-from .._training import gather_floats, minibatch_indices, warn_if_diverged
+from .._training import gather_floats, minibatches, warn_if_diverged
 from .._validation import check_finite, check_int, check_labels, check_real, check_samples
 from ..ops.losses import hinge_loss, linear_loss, softmax_cross_entropy
 from ._loss_api import check_labels_fit_weights
@@ -90,7 +90,9 @@ class LinearClassifier:
             step = self._step(xp)
             losses = []
             with np.errstate(over="ignore", invalid="ignore"):  # one clear warning instead
-                for it, idx in enumerate(self._batches(num_train, batch_size, num_iters)):
+                draw_all = self._uses_builtin_loss()
+                batches = minibatches(num_train, batch_size, num_iters, draw_all=draw_all)
+                for it, idx in enumerate(batches):
                     rows = place.put(idx)
                     loss, grad = step(xp.take(X, rows, axis=0), xp.take(y, rows), reg)
                     losses.append(loss)
@@ -157,12 +159,6 @@ class LinearClassifier:
 
     def _uses_builtin_loss(self) -> bool:
         return self._data_loss is not None and type(self).loss in _BUILTIN_LOSS_METHODS
-
-    def _batches(self, num_train: int, batch_size: int, num_iters: int):
-        if self._uses_builtin_loss():
-            return minibatch_indices(num_train, batch_size, num_iters)
-        # A custom loss() may draw random numbers itself: keep the course's draw per step.
-        return (np.random.choice(num_train, batch_size) for _ in range(num_iters))
 
     def _step(self, xp: Any):
         """The minibatch loss: the backend op directly, or a subclass's own loss()."""

@@ -9,7 +9,7 @@ import array_api_compat
 import numpy as np
 
 from .._backend import Placement, placement_with_state, to_numpy
-from .._training import gather_floats, minibatch_indices, warn_if_diverged
+from .._training import gather_floats, minibatches, warn_if_diverged
 from .._validation import check_finite, check_int, check_labels, check_real, check_samples
 from ..ops.nets import two_layer_loss, two_layer_scores
 from ._loss_api import check_labels_fit_weights
@@ -175,7 +175,9 @@ class TwoLayerNet:
             self.params.update(params)  # on the compute device from now on
             step = self._step(xp)
             with np.errstate(over="ignore", invalid="ignore"):  # one clear warning instead
-                for it, idx in enumerate(self._batches(num_train, batch_size, num_iters)):
+                draw_all = self._uses_builtin_loss()
+                batches = minibatches(num_train, batch_size, num_iters, draw_all=draw_all)
+                for it, idx in enumerate(batches):
                     rows = place.put(idx)
                     X_batch, y_batch = xp.take(X, rows, axis=0), xp.take(y, rows)
                     loss, grads = step(X_batch, y_batch, reg)
@@ -239,12 +241,6 @@ class TwoLayerNet:
 
     def _uses_builtin_loss(self) -> bool:
         return type(self).loss is TwoLayerNet.loss
-
-    def _batches(self, num_train: int, batch_size: int, num_iters: int):
-        if self._uses_builtin_loss():
-            return minibatch_indices(num_train, batch_size, num_iters)
-        # A custom loss() may draw random numbers itself: keep the course's draw per step.
-        return (np.random.choice(num_train, batch_size) for _ in range(num_iters))
 
     def _step(self, xp: Any):
         if self._uses_builtin_loss():

@@ -68,3 +68,39 @@ def two_layer_loss(X: Any, y: Any, params: dict, reg: float, *, xp: ModuleType) 
     dW2 += (2.0 * reg) * params["W2"]
     loss = loss + l2_penalty(params["W1"], reg, xp=xp) + l2_penalty(params["W2"], reg, xp=xp)
     return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+
+
+def grouped_two_layer_scores(X: Any, params: dict, *, xp: ModuleType) -> tuple[Any, Any]:
+    """Scores (N, G, C) of G two-layer nets sharing the input ``X`` (N, D), and the hidden
+    activations (N, G, H). ``params``: ``W1`` (D, G, H), ``b1`` (G, H), ``W2`` (G, H, C),
+    ``b2`` (G, C); the first layer of every net is one matrix product."""
+    d, g, h = params["W1"].shape
+    pre = xp.reshape(X @ xp.reshape(params["W1"], (d, g * h)), (X.shape[0], g, h))
+    hidden, _ = relu_forward(pre + params["b1"][None, :, :], xp=xp)
+    scores = xp.permute_dims(xp.permute_dims(hidden, (1, 0, 2)) @ params["W2"], (1, 0, 2))
+    return scores + params["b2"][None, :, :], hidden
+
+
+def grouped_two_layer_loss(
+    X: Any, y: Any, params: dict, regs: Any, *, xp: ModuleType
+) -> tuple[Any, dict]:
+    """Losses (G,) and gradients of G two-layer nets on one shared minibatch.
+
+    Each net's loss and gradients are those of :func:`two_layer_loss` with its own ``reg``.
+    """
+    d, g, h = params["W1"].shape
+    scores, hidden = grouped_two_layer_scores(X, params, xp=xp)
+    loss, dscores = softmax_cross_entropy(scores, y, xp=xp)  # (G,), (N, G, C)
+    by_net = xp.permute_dims(dscores, (1, 0, 2))  # (G, N, C)
+    dW2 = xp.permute_dims(xp.permute_dims(hidden, (1, 0, 2)), (0, 2, 1)) @ by_net
+    db2 = xp.sum(dscores, axis=0)
+    dhidden = xp.permute_dims(by_net @ xp.permute_dims(params["W2"], (0, 2, 1)), (1, 0, 2))
+    dpre = relu_backward(dhidden, hidden, xp=xp)  # (N, G, H)
+    dW1 = xp.reshape(X.T @ xp.reshape(dpre, (X.shape[0], g * h)), (d, g, h))
+    db1 = xp.sum(dpre, axis=0)
+    dW1 += (2.0 * regs[None, :, None]) * params["W1"]
+    dW2 += (2.0 * regs[:, None, None]) * params["W2"]
+    penalty = xp.sum(xp.sum(params["W1"] ** 2, axis=2), axis=0) + xp.sum(
+        xp.sum(params["W2"] ** 2, axis=2), axis=1
+    )
+    return loss + regs * penalty, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
