@@ -19,9 +19,9 @@ import numpy as np
 
 from . import plots
 from ._backend import current_backend
-from .classifiers import KNearestNeighbor, LinearSVM, Softmax, TwoLayerNet
+from .classifiers import KNearestNeighbor
 from .features import color_histogram_hsv, extract_features, hog_feature
-from .tuning import cross_validate_k
+from .tuning import cross_validate_k, train_linear_grid, train_two_layer_grid
 
 CIFAR_CLASSES = ("plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
@@ -148,38 +148,43 @@ class Demo:
         return Result("k-NN", val, test, time.perf_counter() - start, f"k={best_k}")
 
     def linear(
-        self, cls: type, name: str, rates: list[float], regs: list[float], num_iters: int
+        self, kind: str, name: str, rates: list[float], regs: list[float], num_iters: int
     ) -> Result:
+        """A linear classifier's learning-rate x regularisation grid, trained in one run."""
         start = time.perf_counter()
         X_train, X_val, X_test = self._split(bias=True)
         d = self.data
-        results, best, best_val, best_history = {}, None, -1.0, []
-        grid = [(lr, reg) for lr in rates for reg in regs]
-        for lr, reg in self.progress(grid, desc=name, leave=False):
-            np.random.seed(0)
-            model = cls()
-            history = model.train(
-                X_train, d.y_train, learning_rate=lr, reg=reg, num_iters=num_iters, batch_size=200
-            )
-            val = _accuracy(model, X_val, d.y_val)
-            results[(lr, reg)] = (_accuracy(model, X_train, d.y_train), val)
-            if val > best_val:
-                best, best_val, best_history, chosen = model, val, history, (lr, reg)
+        np.random.seed(0)
+        grid = train_linear_grid(
+            kind,
+            X_train,
+            d.y_train,
+            X_val,
+            d.y_val,
+            rates,
+            regs,
+            num_iters=num_iters,
+            batch_size=200,
+        )
         slug = name.lower().replace(" ", "_")
-        self._save(plots.hyperparameter_grid(results), f"{slug}_grid.png")
-        self._save(plots.training_history(best_history, title=name), f"{slug}_loss.png")
+        self._save(plots.hyperparameter_grid(grid.results), f"{slug}_grid.png")
+        self._save(
+            plots.training_history(grid.histories[grid.best_params], title=name), f"{slug}_loss.png"
+        )
         shape = d.images_train.shape[1:]
         self._save(
-            plots.class_templates(best.W, d.class_names, shape if shape[-1] == 3 else shape[:-1]),
+            plots.class_templates(
+                grid.best_model.W, d.class_names, shape if shape[-1] == 3 else shape[:-1]
+            ),
             f"{slug}_templates.png",
         )
-        test = _accuracy(best, X_test, d.y_test)
+        lr, reg = grid.best_params
         return Result(
             name,
-            best_val,
-            test,
+            grid.best_val,
+            _accuracy(grid.best_model, X_test, d.y_test),
             time.perf_counter() - start,
-            f"lr={chosen[0]:g}, reg={chosen[1]:g}",
+            f"lr={lr:g}, reg={reg:g}",
         )
 
     def net(
@@ -194,35 +199,31 @@ class Demo:
         num_iters: int,
         figure: str,
     ) -> Result:
+        """A two-layer net's learning-rate x regularisation grid, trained in one run."""
         start = time.perf_counter()
         d = self.data
-        best, best_val, best_stats, chosen = None, -1.0, None, None
-        grid = [(lr, reg) for lr in rates for reg in regs]
-        for lr, reg in self.progress(grid, desc=name, leave=False):
-            np.random.seed(0)
-            net = TwoLayerNet(X_train.shape[1], hidden, len(d.class_names), std=1e-2)
-            stats = net.train(
-                X_train,
-                d.y_train,
-                X_val,
-                d.y_val,
-                learning_rate=lr,
-                reg=reg,
-                num_iters=num_iters,
-                batch_size=200,
-                learning_rate_decay=0.99,
-            )
-            val = _accuracy(net, X_val, d.y_val)
-            if val > best_val:
-                best, best_val, best_stats, chosen = net, val, stats, (lr, reg)
-        self._save(plots.training_history(title=name, **best_stats), figure)
-        test = _accuracy(best, X_test, d.y_test)
+        np.random.seed(0)
+        grid = train_two_layer_grid(
+            X_train,
+            d.y_train,
+            X_val,
+            d.y_val,
+            hidden,
+            rates,
+            regs,
+            num_iters=num_iters,
+            batch_size=200,
+            learning_rate_decay=0.99,
+            std=1e-2,
+        )
+        self._save(plots.training_history(title=name, **grid.stats[grid.best_params]), figure)
+        lr, reg = grid.best_params
         return Result(
             name,
-            best_val,
-            test,
+            grid.best_val,
+            _accuracy(grid.best_model, X_test, d.y_test),
             time.perf_counter() - start,
-            f"hidden={hidden}, lr={chosen[0]:g}, reg={chosen[1]:g}",
+            f"hidden={hidden}, lr={lr:g}, reg={reg:g}",
         )
 
     def features(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -243,9 +244,9 @@ class Demo:
             ("k-NN", self.knn),
             (
                 "linear SVM",
-                lambda: self.linear(LinearSVM, "Linear SVM", *self._linear_grid(), iters),
+                lambda: self.linear("svm", "Linear SVM", *self._linear_grid(), iters),
             ),
-            ("softmax", lambda: self.linear(Softmax, "Softmax", *self._linear_grid(), iters)),
+            ("softmax", lambda: self.linear("softmax", "Softmax", *self._linear_grid(), iters)),
             (
                 "two-layer net",
                 lambda: self.net(

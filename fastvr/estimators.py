@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._backend import library_of, placement_with_state
+from ._backend import library_of, placement_with_state, to_numpy
 from .classifiers import KNearestNeighbor, LinearSVM, Softmax, TwoLayerNet
 from .ops.neighbors import vote
 
@@ -103,37 +103,40 @@ class KNNClassifier(_FastvrClassifier):
         return self
 
     def _neighbor_codes(self, X: Any) -> Any:
-        k = self.n_neighbors
-        n_fit = self.model_.y_train.shape[0]
+        """Encoded labels (N, n_neighbors) of each row's nearest training rows."""
+        k, n_fit = self.n_neighbors, self.model_.y_train.shape[0]
         if isinstance(k, (int, np.integer)) and k > n_fit:
             raise ValueError(
                 f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k}, "
                 f"n_samples_fit = {n_fit}, n_samples = {n_fit}"
             )
-        from . import neighbors as _nb
-        from ._validation import check_int
-
-        k = check_int(k, "n_neighbors", low=1, high=n_fit)
-        fitted = self.model_._fitted
-        X = self.model_._check_test(X, fitted)
-        _, idx = _nb.query(X, fitted.index, k, working_memory=self.working_memory, squared=True)
-        xp = fitted.index.xp
-        return xp.reshape(xp.take(fitted.codes, xp.reshape(idx, (-1,))), idx.shape), fitted
+        _, idx = self.model_.kneighbors(X, k=k)
+        codes = self.model_.y_train  # the encoded labels, on the fitted device
+        xp = array_api_compat.array_namespace(codes)
+        idx = (
+            xp.asarray(idx) if library_of(idx) == "numpy" and library_of(codes) != "numpy" else idx
+        )
+        return xp.reshape(xp.take(codes, xp.reshape(idx, (-1,))), idx.shape)
 
     def _predict_codes(self, X: Any) -> Any:
-        codes, fitted = self._neighbor_codes(X)
-        xp = fitted.index.xp
-        return fitted.place.give_back(vote(codes, len(self.classes_), xp=xp))
+        codes = self._neighbor_codes(X)
+        xp = array_api_compat.array_namespace(codes)
+        return self._follow(X, vote(codes, len(self.classes_), xp=xp))
 
     def predict_proba(self, X: Any) -> Any:
         """Fraction of the ``n_neighbors`` neighbours in each class (columns: ``classes_``)."""
         check_is_fitted(self)
         X, _ = self._validate(X, reset=False)
-        codes, fitted = self._neighbor_codes(X)
-        xp = fitted.index.xp
+        codes = self._neighbor_codes(X)
+        xp = array_api_compat.array_namespace(codes)
         classes = xp.arange(len(self.classes_), dtype=codes.dtype)
         counts = xp.sum(xp.astype(codes[:, :, None] == classes[None, None, :], xp.float64), axis=1)
-        return fitted.place.give_back(counts / codes.shape[1])
+        return self._follow(X, counts / codes.shape[1])
+
+    @staticmethod
+    def _follow(X: Any, result: Any) -> Any:
+        """``result`` in ``X``'s array type (numpy in, numpy out)."""
+        return to_numpy(result) if library_of(X) == "numpy" else result
 
 
 def _softmax(scores: Any) -> Any:

@@ -90,6 +90,27 @@ class KNearestNeighbor:
                 _, idx = smallest_k(dists, k, xp=fitted.index.xp)
         return fitted.place.give_back(self._vote(idx, fitted))
 
+    def kneighbors(self, X: Any, k: int = 1) -> tuple[Any, Any]:
+        """The ``k`` nearest training rows of each test row (an extension of the course's API).
+
+        Returns distances and training indices, both (num_test, k), nearest first, equal
+        distances in training order; streamed within the working-memory budget.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastvr.classifiers import KNearestNeighbor
+        >>> knn = KNearestNeighbor()
+        >>> knn.train(np.array([[0.0], [3.0], [1.0]]), np.array([0, 1, 0]))
+        >>> knn.kneighbors(np.array([[0.9]]), k=2)[1]
+        array([[2, 0]])
+        """
+        fitted = self._require_fitted()
+        k = self._check_k(k, fitted)
+        X = self._check_test(X, fitted)
+        dist, idx = _nb.query(X, fitted.index, k, working_memory=self.working_memory)
+        return fitted.place.give_back(dist), fitted.place.give_back(idx)
+
     def compute_distances_two_loops(self, X: Any) -> Any:
         """L2 distances (num_test, num_train) by a loop over test and a loop over training rows."""
         return self._distances(X, "two_loops")
