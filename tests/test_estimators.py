@@ -36,11 +36,15 @@ def _blobs(rng, n=150):
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
 def test_pipeline_grid_search_and_string_labels(estimator, rng):
+    from sklearn.base import clone
     from sklearn.model_selection import GridSearchCV
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     X, y = _blobs(rng)
+    estimator = clone(estimator)
+    if "random_state" in estimator.get_params():
+        estimator.set_params(random_state=0)  # independent of numpy's global random state
     name = type(estimator).__name__.lower()
     grid = {
         "knnclassifier": {"knnclassifier__n_neighbors": [1, 5]},

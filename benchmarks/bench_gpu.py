@@ -1,0 +1,165 @@
+"""GPU-only comparisons for the CuPy path (skipped without a CUDA device).
+
+- k-NN predict on full CIFAR-10 shapes (10000 test x 50000 train x 3072, float32) against the
+  bare cuBLAS product of the same shape, with the peak device memory of predict recorded.
+- ``LinearSVM.train`` (1500 x 200) and ``TwoLayerNet.train`` (1000 x 200) on CuPy against the
+  same loops written in PyTorch on the same GPU (the loops also run on a CPU for checking).
+
+TF32 stays off (CuPy's default; ``CUPY_TF32=1`` would turn it on), so float32 products are full
+float32 on both sides: ``torch.backends.cuda.matmul.allow_tf32`` is set to False here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fastvr._backend import cuda_device_count
+
+from .conftest import run_benchmark
+
+pytestmark = pytest.mark.skipif(cuda_device_count() == 0, reason="needs a CUDA device")
+
+
+def torch_linear_svm_train(X, y, learning_rate, reg, num_iters, batch_size, device):
+    """LinearSVM.train's loop in PyTorch: same draws (np.random), same hinge loss."""
+    import torch
+
+    Xt = torch.as_tensor(X, device=device)
+    yt = torch.as_tensor(y, device=device)
+    W = torch.as_tensor(
+        0.001 * np.random.randn(X.shape[1], int(y.max()) + 1), dtype=Xt.dtype, device=device
+    )
+    batches = torch.as_tensor(np.random.choice(X.shape[0], (num_iters, batch_size)), device=device)
+    losses = []
+    for idx in batches:
+        Xb, yb = Xt[idx], yt[idx]
+        scores = Xb @ W
+        correct = scores.gather(1, yb[:, None])
+        margins = (scores - correct + 1).clamp_(min=0)
+        margins.scatter_(1, yb[:, None], 0)
+        n = Xb.shape[0]
+        losses.append(margins.sum() / n + reg * (W * W).sum())
+        positive = (margins > 0).to(Xt.dtype)
+        positive.scatter_(1, yb[:, None], -positive.sum(1, keepdim=True))
+        W -= learning_rate * (Xb.T @ positive / n + 2 * reg * W)
+    return W, torch.stack(losses).cpu().numpy()
+
+
+def torch_two_layer_train(X, y, hidden, learning_rate, reg, num_iters, batch_size, device):
+    """TwoLayerNet.train's loop (without the per-epoch accuracies) in PyTorch."""
+    import torch
+
+    Xt = torch.as_tensor(X, device=device)
+    yt = torch.as_tensor(y, device=device)
+    p = {
+        "W1": 1e-4 * np.random.randn(X.shape[1], hidden),
+        "b1": np.zeros(hidden),
+        "W2": 1e-4 * np.random.randn(hidden, 10),
+        "b2": np.zeros(10),
+    }
+    p = {k: torch.as_tensor(v, dtype=Xt.dtype, device=device) for k, v in p.items()}
+    batches = torch.as_tensor(np.random.choice(X.shape[0], (num_iters, batch_size)), device=device)
+    for idx in batches:
+        Xb, yb = Xt[idx], yt[idx]
+        n = Xb.shape[0]
+        h = torch.relu(Xb @ p["W1"] + p["b1"])
+        scores = h @ p["W2"] + p["b2"]
+        probs = torch.softmax(scores, dim=1)
+        probs[torch.arange(n, device=device), yb] -= 1
+        dscores = probs / n
+        dh = (dscores @ p["W2"].T) * (h > 0)
+        grads = {
+            "W2": h.T @ dscores + 2 * reg * p["W2"],
+            "b2": dscores.sum(0),
+            "W1": Xb.T @ dh + 2 * reg * p["W1"],
+            "b1": dh.sum(0),
+        }
+        for k in p:
+            p[k] -= learning_rate * grads[k]
+    return p
+
+
+@pytest.fixture(scope="module")
+def cupy():
+    import cupy
+
+    return cupy
+
+
+def _sync(cupy, fn):
+    def run():
+        out = fn()
+        cupy.cuda.Device().synchronize()
+        return out
+
+    return run
+
+
+def test_knn_full_cifar_predict(benchmark, cupy):
+    from fastvr.classifiers import KNearestNeighbor
+
+    rng = cupy.random.default_rng(0)
+    X_train = rng.integers(0, 256, (50000, 3072)).astype(cupy.float32)
+    X_test = rng.integers(0, 256, (10000, 3072)).astype(cupy.float32)
+    y_train = rng.integers(0, 10, 50000)
+    knn = KNearestNeighbor()
+    knn.train(X_train, y_train)
+    pool = cupy.get_default_memory_pool()
+    knn.predict(X_test[:100], k=10)
+    before = pool.used_bytes()
+    knn.predict(X_test, k=10)
+    peak = pool.total_bytes()
+    benchmark.group = "GPU k-NN 10000 x 50000 x 3072 float32"
+    run_benchmark(
+        benchmark,
+        _sync(cupy, lambda: knn.predict(X_test, k=10)),
+        rounds=3,
+        pool_total_mib=peak / 2**20,
+        used_before_mib=before / 2**20,
+    )
+
+
+def test_cublas_gemm_same_shape(benchmark, cupy):
+    rng = cupy.random.default_rng(0)
+    X_train = rng.integers(0, 256, (50000, 3072)).astype(cupy.float32)
+    X_test = rng.integers(0, 256, (10000, 3072)).astype(cupy.float32)
+    benchmark.group = "GPU k-NN 10000 x 50000 x 3072 float32"
+    run_benchmark(benchmark, _sync(cupy, lambda: X_test @ X_train.T), rounds=3)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_linear_svm_train_cupy_vs_torch(benchmark, cupy, dtype):
+    from fastvr.classifiers import LinearSVM
+
+    from .bench_linear import linear_data
+
+    _, X, y = linear_data(49000, dtype)
+    Xd, yd = cupy.asarray(X), cupy.asarray(y)
+    opts = {"learning_rate": 1e-7, "reg": 2.5e4, "num_iters": 1500, "batch_size": 200}
+
+    def run():
+        np.random.seed(0)
+        return LinearSVM().train(Xd, yd, **opts)
+
+    benchmark.group = f"GPU LinearSVM.train {dtype}"
+    run_benchmark(benchmark, _sync(cupy, run), rounds=3, who="fastvr-cupy")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_linear_svm_train_torch_cuda(benchmark, cupy, dtype):
+    torch = pytest.importorskip("torch")
+    torch.backends.cuda.matmul.allow_tf32 = False
+    from .bench_linear import linear_data
+
+    _, X, y = linear_data(49000, dtype)
+    opts = {"learning_rate": 1e-7, "reg": 2.5e4, "num_iters": 1500, "batch_size": 200}
+
+    def run():
+        np.random.seed(0)
+        out = torch_linear_svm_train(X, y, device="cuda", **opts)
+        torch.cuda.synchronize()
+        return out
+
+    benchmark.group = f"GPU LinearSVM.train {dtype}"
+    run_benchmark(benchmark, run, rounds=3, who="torch-cuda")
