@@ -46,7 +46,9 @@ def torch_linear_svm_train(X, y, learning_rate, reg, num_iters, batch_size, devi
     return W, torch.stack(losses).cpu().numpy()
 
 
-def torch_two_layer_train(X, y, hidden, learning_rate, reg, num_iters, batch_size, device):
+def torch_two_layer_train(
+    X, y, hidden, learning_rate, reg, num_iters, batch_size, device, learning_rate_decay=1.0
+):
     """TwoLayerNet.train's loop (without the per-epoch accuracies) in PyTorch."""
     import torch
 
@@ -60,7 +62,8 @@ def torch_two_layer_train(X, y, hidden, learning_rate, reg, num_iters, batch_siz
     }
     p = {k: torch.as_tensor(v, dtype=Xt.dtype, device=device) for k, v in p.items()}
     batches = torch.as_tensor(np.random.choice(X.shape[0], (num_iters, batch_size)), device=device)
-    for idx in batches:
+    iterations_per_epoch = max(X.shape[0] / batch_size, 1)
+    for it, idx in enumerate(batches):
         Xb, yb = Xt[idx], yt[idx]
         n = Xb.shape[0]
         h = torch.relu(Xb @ p["W1"] + p["b1"])
@@ -77,6 +80,8 @@ def torch_two_layer_train(X, y, hidden, learning_rate, reg, num_iters, batch_siz
         }
         for k in p:
             p[k] -= learning_rate * grads[k]
+        if it % iterations_per_epoch == 0:
+            learning_rate *= learning_rate_decay
     return p
 
 
@@ -162,4 +167,49 @@ def test_linear_svm_train_torch_cuda(benchmark, cupy, dtype):
         return out
 
     benchmark.group = f"GPU LinearSVM.train {dtype}"
+    run_benchmark(benchmark, run, rounds=3, who="torch-cuda")
+
+
+NET = {
+    "learning_rate": 1e-4,
+    "reg": 0.25,
+    "num_iters": 1000,
+    "batch_size": 200,
+    "learning_rate_decay": 0.95,
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_two_layer_train_cupy(benchmark, cupy, dtype):
+    from fastvr.classifiers import TwoLayerNet
+
+    from .bench_neural_net import net_data
+
+    X, y = net_data(49000, dtype)
+    Xd, yd = cupy.asarray(X), cupy.asarray(y)
+
+    def run():
+        np.random.seed(0)
+        net = TwoLayerNet(X.shape[1], 50, 10)
+        return net.train(Xd, yd, Xd[:1000], yd[:1000], **NET)
+
+    benchmark.group = f"GPU TwoLayerNet.train H=50 {dtype}"
+    run_benchmark(benchmark, _sync(cupy, run), rounds=3, who="fastvr-cupy")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_two_layer_train_torch_cuda(benchmark, cupy, dtype):
+    torch = pytest.importorskip("torch")
+    torch.backends.cuda.matmul.allow_tf32 = False
+    from .bench_neural_net import net_data
+
+    X, y = net_data(49000, dtype)
+
+    def run():
+        np.random.seed(0)
+        out = torch_two_layer_train(X, y, 50, device="cuda", **NET)
+        torch.cuda.synchronize()
+        return out
+
+    benchmark.group = f"GPU TwoLayerNet.train H=50 {dtype}"
     run_benchmark(benchmark, run, rounds=3, who="torch-cuda")

@@ -35,7 +35,7 @@ FASTVR_BACKEND=cupy timeout 200 python3 -m pytest tests -q -p no:cacheprovider \
     --junitxml="$OUT/tests.xml" 2>&1 | tee "$OUT/tests.log" | tail -25 || status=1
 
 echo "== GPU benchmarks"
-timeout 150 python3 -m pytest benchmarks -q -p no:cacheprovider -k "cupy" \
+timeout 150 python3 -m pytest benchmarks -q -p no:cacheprovider -k "cupy or gpu" \
     --benchmark-json="$OUT/bench-gpu.json" > "$OUT/bench.log" 2>&1 || status=1
 tail -5 "$OUT/bench.log"
 python3 benchmarks/report.py "$OUT/bench-gpu.json" > "$OUT/bench-gpu.md" 2>&1 && \
