@@ -14,8 +14,9 @@ cancellation that ruins it for near-duplicate rows and large norms:
    whose value falls below ``τ (‖a‖² + ‖b‖²)`` may have lost its digits, so it is recomputed
    exactly as ``Σ (a − b)²`` in float64 from the original coordinates. Every other entry has
    relative error at most ``γ / (τ − γ)`` in the squared distance, half that in the distance.
-   ``τ`` is ``2⁻⁴`` for float32 and ``2⁻¹⁶`` for float64. With ``n = 3072``: float32 distances
-   are within about 2e-4 relative (worst case; about 1e-5 observed), float64 within about 1e-10.
+   ``τ`` is ``2⁻⁴`` for float32 and ``2⁻¹⁶`` for float64. With ``n = 3072`` the guaranteed
+   relative error of a distance is about 2e-4 (float32) and 1e-10 (float64); observed on pixel,
+   Gaussian and near-duplicate data it is about 3e-7 and 1e-15.
 
 The loop paths call the Numba kernels of ``fastvr.kernels`` (CPU) or ``fastvr.kernels.cuda``
 (CuPy arrays).
@@ -138,7 +139,7 @@ def l1_block(X: Any, Y: Any, *, xp: ModuleType) -> Any:
     pairs = max(1, _L1_TILE_BYTES // per_pair)
     tile_m = min(m, pairs)
     tile_n = max(1, min(n, pairs // tile_m))
-    out = xp.empty((n, m), dtype=X.dtype)
+    out = xp.empty((n, m), dtype=X.dtype, device=array_api_compat.device(X))
     for i in blocks(n, tile_n):
         Xi = X[i, None, :]
         for j in blocks(m, tile_m):
@@ -162,15 +163,20 @@ def vectorized_distances(
     """The full ``(n, m)`` matrix by the vectorized path, temporaries bounded per row block."""
     n, m = X.shape[0], ref.Y.shape[0]
     rows = rows_per_block(m, X.shape[1], itemsize(X.dtype, xp=xp), budget_bytes)
-    parts = []
-    for part in blocks(n, rows):
-        Xb = X[part, ...]
+
+    def block(Xb: Any) -> Any:
         if metric == "l1":
-            parts.append(l1_block(Xb, ref.Y, xp=xp))
-            continue
+            return l1_block(Xb, ref.Y, xp=xp)
         D2 = sq_l2_block(Xb, ref, xp=xp, budget_bytes=budget_bytes)
-        parts.append(D2 if squared else xp.sqrt(D2))
-    return parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
+        return D2 if squared else xp.sqrt(D2)
+
+    if rows >= n:
+        return block(X)
+    # Several blocks: write each into the result, so only one block is ever extra.
+    out = xp.empty((n, m), dtype=X.dtype, device=array_api_compat.device(X))
+    for part in blocks(n, rows):
+        out[part, :] = block(X[part, ...])
+    return out
 
 
 def loop_distances(

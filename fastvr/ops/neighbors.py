@@ -53,7 +53,7 @@ def smallest_k(D: Any, k: int, *, xp: ModuleType) -> tuple[Any, Any]:
 
 
 def _smallest_k_scan(D: Any, k: int) -> tuple[Any, Any]:
-    """numpy fast path: one parallel Numba pass per row instead of partition + sorts."""
+    """numpy fast path: one Numba pass over each row instead of partition and sorts."""
     from ..kernels import cpu
 
     values = np.empty((D.shape[0], k), dtype=D.dtype)
