@@ -58,13 +58,20 @@ class _FastvrClassifier(ClassifierMixin, BaseEstimator):
         return X, y
 
     def _encode(self, y: Any) -> Any:
-        check_classification_targets(y)
-        self.classes_, codes = np.unique(np.asarray(y), return_inverse=True)
-        return codes.astype(np.int64)
+        """Labels as codes 0..n_classes-1 (``classes_`` keeps the values), where ``y`` lives."""
+        host = to_numpy(y) if array_api_compat.is_cupy_array(y) else y
+        check_classification_targets(host)
+        self.classes_, codes = np.unique(np.asarray(host), return_inverse=True)
+        codes = codes.astype(np.int64)
+        if array_api_compat.is_cupy_array(y):  # one small copy back: the labels stay on the GPU
+            return array_api_compat.array_namespace(y).asarray(codes)
+        return codes
 
     def _decode(self, codes: Any) -> Any:
         if library_of(codes) == "numpy":
             return self.classes_[np.asarray(codes)]
+        if self.classes_.dtype.kind not in "biuf":  # e.g. strings: only numpy can hold them
+            return self.classes_[to_numpy(codes)]
         xp = array_api_compat.array_namespace(codes)
         return xp.take(xp.asarray(self.classes_), codes)
 
