@@ -98,6 +98,20 @@ def _accuracy(model: Any, X: np.ndarray, y: np.ndarray, **kwargs: Any) -> float:
     return float(np.mean(np.asarray(model.predict(X, **kwargs)) == y))
 
 
+def _grid_result(
+    name: str, grid: Any, X_test: np.ndarray, y_test: np.ndarray, start: float, prefix: str
+) -> Result:
+    """The table row of a grid's best model: validation and test accuracy, time, choice."""
+    lr, reg = grid.best_params
+    return Result(
+        name,
+        grid.best_val,
+        _accuracy(grid.best_model, X_test, y_test),
+        time.perf_counter() - start,
+        f"{prefix}lr={lr:g}, reg={reg:g}",
+    )
+
+
 def _flat(images: np.ndarray, mean: np.ndarray, bias: bool) -> np.ndarray:
     X = images.reshape(images.shape[0], -1) - mean
     return np.hstack([X, np.ones((X.shape[0], 1))]) if bias else X
@@ -178,14 +192,7 @@ class Demo:
             ),
             f"{slug}_templates.png",
         )
-        lr, reg = grid.best_params
-        return Result(
-            name,
-            grid.best_val,
-            _accuracy(grid.best_model, X_test, d.y_test),
-            time.perf_counter() - start,
-            f"lr={lr:g}, reg={reg:g}",
-        )
+        return _grid_result(name, grid, X_test, d.y_test, start, "")
 
     def net(
         self,
@@ -217,14 +224,7 @@ class Demo:
             std=1e-2,
         )
         self._save(plots.training_history(title=name, **grid.stats[grid.best_params]), figure)
-        lr, reg = grid.best_params
-        return Result(
-            name,
-            grid.best_val,
-            _accuracy(grid.best_model, X_test, d.y_test),
-            time.perf_counter() - start,
-            f"hidden={hidden}, lr={lr:g}, reg={reg:g}",
-        )
+        return _grid_result(name, grid, X_test, d.y_test, start, f"hidden={hidden}, ")
 
     def features(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """HOG + hue histograms, standardised as in the course's features notebook."""

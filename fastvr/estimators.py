@@ -195,19 +195,20 @@ class _LinearEstimator(_FastvrClassifier):
         self.model_ = model
         return self
 
-    def decision_function(self, X: Any) -> Any:
-        """Class scores ``X @ W``: (N, n_classes), or (N,) for two classes (positive minus
-        negative, scikit-learn's convention)."""
+    def _scores(self, X: Any, finish: Any) -> Any:
+        """``finish(X @ W)`` computed where the weights live, handed back like ``X``."""
         check_is_fitted(self)
         X, _ = self._validate(X, reset=False)
         place = placement_with_state(X, state=(self.model_.W,))
-        xp = place.xp
         with place.active():
             W = place.put(self.model_.W)
-            scores = xp.astype(place.put(self._design(X)), W.dtype) @ W
-            if scores.shape[1] == 2:
-                scores = scores[:, 1] - scores[:, 0]
-            return place.give_back(scores)
+            scores = place.xp.astype(place.put(self._design(X)), W.dtype) @ W
+            return place.give_back(finish(scores))
+
+    def decision_function(self, X: Any) -> Any:
+        """Class scores ``X @ W``: (N, n_classes), or (N,) for two classes (positive minus
+        negative, scikit-learn's convention)."""
+        return self._scores(X, lambda s: s[:, 1] - s[:, 0] if s.shape[1] == 2 else s)
 
     def _predict_codes(self, X: Any) -> Any:
         return self.model_.predict(self._design(X))
@@ -236,13 +237,7 @@ class SoftmaxClassifier(_LinearEstimator):
 
     def predict_proba(self, X: Any) -> Any:
         """Softmax of the class scores (columns: ``classes_``)."""
-        check_is_fitted(self)
-        X, _ = self._validate(X, reset=False)
-        place = placement_with_state(X, state=(self.model_.W,))
-        with place.active():
-            W = place.put(self.model_.W)
-            scores = place.xp.astype(place.put(self._design(X)), W.dtype) @ W
-            return place.give_back(_softmax(scores))
+        return self._scores(X, _softmax)
 
 
 class TwoLayerNetClassifier(_FastvrClassifier):
