@@ -122,6 +122,16 @@ class GridResult:
     best_params: tuple[float, float] | None = None
     stats: dict[tuple[float, float], dict[str, list[float]]] = field(default_factory=dict)
 
+    def add(
+        self, combo: tuple[float, float], model: Any, history: Any, train_acc: float, val_acc: float
+    ) -> None:
+        """Record one combination's trained model, loss history and accuracies."""
+        self.models[combo] = model
+        self.histories[combo] = [float(v) for v in history]
+        self.results[combo] = (float(train_acc), float(val_acc))
+        if not np.all(np.isfinite(self.histories[combo])):
+            self.diverged.add(combo)
+
     def choose_best(self) -> None:
         """Set ``best_params``: the best validation accuracy among non-diverged combinations."""
         healthy = [c for c in self.results if c not in self.diverged]
@@ -218,11 +228,7 @@ def train_linear_grid(
     for i, combo in enumerate(combos):
         trained = cls()
         trained.W = xp.asarray(W[:, i, :], copy=True)  # each model owns its weights
-        result.models[combo] = trained
-        result.histories[combo] = [float(v) for v in history[i]]
-        result.results[combo] = (float(train_acc[i]), float(val_acc[i]))
-        if not np.all(np.isfinite(history[i])):
-            result.diverged.add(combo)
+        result.add(combo, trained, history[i], train_acc[i], val_acc[i])
     result.choose_best()
     return result
 
@@ -362,16 +368,11 @@ def train_two_layer_grid(
                 "b2": xp.asarray(params["b2"][i, :], copy=True),
             }
         )
-        result.models[combo] = net
-        history = [float(v) for v in gathered[0][i]]
-        result.histories[combo] = history
+        result.add(combo, net, gathered[0][i], final_train[i], final_val[i])
         result.stats[combo] = {
-            "loss_history": history,
+            "loss_history": result.histories[combo],
             "train_acc_history": [float(v) for v in gathered[1][i]],
             "val_acc_history": [float(v) for v in gathered[2][i]],
         }
-        result.results[combo] = (float(final_train[i]), float(final_val[i]))
-        if not np.all(np.isfinite(history)):
-            result.diverged.add(combo)
     result.choose_best()
     return result
