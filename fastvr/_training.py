@@ -15,28 +15,33 @@ class DivergenceWarning(RuntimeWarning):
     """Training produced a non-finite loss (the learning rate is usually too large)."""
 
 
-def minibatch_indices(num_train: int, batch_size: int, num_iters: int) -> Iterator[np.ndarray]:
-    """The course's draws, ``np.random.choice(num_train, batch_size)`` once per iteration.
+def minibatch_indices(num_train: int, batch_size: int, num_iters: int) -> np.ndarray:
+    """The course's draws, ``np.random.choice(num_train, batch_size)`` once per iteration, as
+    one ``(num_iters, batch_size)`` array.
 
     Drawn all at once from numpy's global random state: the legacy generator yields the same
     numbers whether asked for ``num_iters`` batches in one call or one batch per call, so the
-    sequence is the course's, with one host-to-device copy on a GPU instead of one per step.
-    Only valid when nothing else draws from ``np.random`` during the loop.
+    sequence is the course's. Only valid when nothing else draws from ``np.random`` during
+    the loop.
     """
-    if num_iters == 0:
-        return iter(())
-    return iter(np.random.choice(num_train, (num_iters, batch_size)))
+    return np.random.choice(num_train, (num_iters, batch_size))
 
 
 def minibatches(
-    num_train: int, batch_size: int, num_iters: int, *, draw_all: bool
-) -> Iterator[np.ndarray]:
-    """Minibatch indices in the course's order: all at once (``draw_all``, see
-    :func:`minibatch_indices`), or one ``np.random.choice`` per step when other code may draw
-    from ``np.random`` between steps (a subclass's own ``loss``)."""
-    if draw_all:
-        return minibatch_indices(num_train, batch_size, num_iters)
-    return (np.random.choice(num_train, batch_size) for _ in range(num_iters))
+    place: Any, num_train: int, batch_size: int, num_iters: int, *, draw_all: bool = True
+) -> Iterator[Any]:
+    """Minibatch indices in the course's order, already on ``place``'s device.
+
+    ``draw_all`` draws every batch up front (see :func:`minibatch_indices`) and moves them to
+    the device in one copy; otherwise one ``np.random.choice`` per step, for loops where other
+    code may draw from ``np.random`` between steps (a subclass's own ``loss``).
+    """
+    if not draw_all:
+        return (place.put(np.random.choice(num_train, batch_size)) for _ in range(num_iters))
+    if num_iters == 0:
+        return iter(())
+    rows = place.put(minibatch_indices(num_train, batch_size, num_iters))
+    return (rows[i, ...] for i in range(num_iters))
 
 
 def gather_floats(values: list[Any], xp: Any) -> list[float]:

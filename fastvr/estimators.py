@@ -117,12 +117,10 @@ class KNNClassifier(_FastvrClassifier):
                 f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k}, "
                 f"n_samples_fit = {n_fit}, n_samples = {n_fit}"
             )
-        _, idx = self.model_.kneighbors(X, k=k)
         codes = self.model_.y_train  # the encoded labels, on the fitted device
+        # Query with X already on that device, so the indices come back there, not via the host.
+        _, idx = self.model_.kneighbors(placement_with_state(X, state=(codes,)).put(X), k=k)
         xp = array_api_compat.array_namespace(codes)
-        idx = (
-            xp.asarray(idx) if library_of(idx) == "numpy" and library_of(codes) != "numpy" else idx
-        )
         return xp.reshape(xp.take(codes, xp.reshape(idx, (-1,))), idx.shape)
 
     def _predict_codes(self, X: Any) -> Any:

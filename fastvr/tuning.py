@@ -12,7 +12,7 @@ from array_api_compat import device
 
 from . import neighbors as _nb
 from ._backend import placement_for, to_numpy
-from ._training import minibatch_indices
+from ._training import minibatches
 from ._validation import check_int, check_labels, check_real, check_samples
 from .ops.neighbors import vote
 
@@ -214,8 +214,7 @@ def train_linear_grid(
         regs = xp.asarray([reg for _, reg in combos], dtype=X.dtype, device=device(X))
         losses = []
         with np.errstate(over="ignore", invalid="ignore"):
-            for idx in minibatch_indices(X.shape[0], batch_size, num_iters):
-                rows = place.put(idx)
+            for rows in minibatches(place, X.shape[0], batch_size, num_iters):
                 loss, dW = grouped_linear_loss(
                     W, xp.take(X, rows, axis=0), xp.take(y, rows), regs, data_loss, xp=xp
                 )
@@ -341,8 +340,7 @@ def train_two_layer_grid(
             return xp.mean(xp.astype(xp.argmax(scores, axis=2) == ys[:, None], xp.float64), axis=0)
 
         with np.errstate(over="ignore", invalid="ignore"):
-            for it, idx in enumerate(minibatch_indices(X.shape[0], batch_size, num_iters)):
-                rows = place.put(idx)
+            for it, rows in enumerate(minibatches(place, X.shape[0], batch_size, num_iters)):
                 X_batch, y_batch = xp.take(X, rows, axis=0), xp.take(y, rows)
                 loss, grads = grouped_two_layer_loss(X_batch, y_batch, params, regs, xp=xp)
                 losses.append(loss)

@@ -91,9 +91,8 @@ class LinearClassifier:
             losses = []
             with np.errstate(over="ignore", invalid="ignore"):  # one clear warning instead
                 draw_all = self._uses_builtin_loss()
-                batches = minibatches(num_train, batch_size, num_iters, draw_all=draw_all)
-                for it, idx in enumerate(batches):
-                    rows = place.put(idx)
+                batches = minibatches(place, num_train, batch_size, num_iters, draw_all=draw_all)
+                for it, rows in enumerate(batches):
                     loss, grad = step(xp.take(X, rows, axis=0), xp.take(y, rows), reg)
                     losses.append(loss)
                     W -= learning_rate * grad

@@ -176,9 +176,8 @@ class TwoLayerNet:
             step = self._step(xp)
             with np.errstate(over="ignore", invalid="ignore"):  # one clear warning instead
                 draw_all = self._uses_builtin_loss()
-                batches = minibatches(num_train, batch_size, num_iters, draw_all=draw_all)
-                for it, idx in enumerate(batches):
-                    rows = place.put(idx)
+                batches = minibatches(place, num_train, batch_size, num_iters, draw_all=draw_all)
+                for it, rows in enumerate(batches):
                     X_batch, y_batch = xp.take(X, rows, axis=0), xp.take(y, rows)
                     loss, grads = step(X_batch, y_batch, reg)
                     losses.append(loss)
