@@ -7,11 +7,14 @@ import os
 import subprocess
 import sys
 
+import array_api_compat
 import numpy as np
 import pytest
 
 import fastvr
 from fastvr._backend import cuda_device_count
+
+from .conftest import to_xp
 
 NO_GPU = cuda_device_count() == 0
 
@@ -121,3 +124,40 @@ def test_working_memory_context():
 def test_rejects_non_arrays():
     with pytest.raises(TypeError, match=r"expected an array"):
         fastvr.pairwise_distances({"a": 1})
+
+
+def test_array_helpers_match_loops_on_every_backend(xp, rng):
+    """The helpers for what the standard lacks: native fast paths and portability paths."""
+    from fastvr._backend import _extras
+
+    ns = array_api_compat.array_namespace(to_xp(xp, np.zeros(1)))
+    values = rng.integers(0, 7, 200)
+    weights = rng.random(200)
+    want = np.zeros(9)
+    for v, w in zip(values, weights, strict=True):
+        want[v] += w
+    got = _extras.bincount(to_xp(xp, values), to_xp(xp, weights), 9, xp=ns)
+    np.testing.assert_allclose(fastvr.to_numpy(got), want, rtol=1e-12)  # bins 7, 8 stay 0
+
+    rows = rng.normal(size=(6, 5))
+    got = _extras.row_sq_norms(to_xp(xp, rows), xp=ns)
+    np.testing.assert_allclose(fastvr.to_numpy(got), [sum(v * v for v in r) for r in rows])
+    order = fastvr.to_numpy(_extras.argpartition(to_xp(xp, rows), 2, xp=ns))
+    picked = np.take_along_axis(rows, order, axis=1)
+    assert np.all(picked[:, :2] <= picked[:, 2:3]) and np.all(picked[:, 3:] >= picked[:, 2:3])
+    np.testing.assert_array_equal(picked[:, 2], np.sort(rows, axis=1)[:, 2])
+
+    target = to_xp(xp, np.zeros((3, 4)))
+    _extras.scatter_set(
+        target,
+        to_xp(xp, np.array([0, 2])),
+        to_xp(xp, np.array([1, 3])),
+        to_xp(xp, [5.0, 6.0]),
+        xp=ns,
+    )
+    _extras.scatter_rows(target, to_xp(xp, np.array([1])), to_xp(xp, np.ones((1, 4))), xp=ns)
+    want = np.zeros((3, 4))
+    want[0, 1], want[2, 3], want[1] = 5.0, 6.0, 1.0
+    np.testing.assert_array_equal(fastvr.to_numpy(target), want)
+    clamped = _extras.clamp_min_(to_xp(xp, np.array([-1.0, 2.0])), 0.0, xp=ns)
+    np.testing.assert_array_equal(fastvr.to_numpy(clamped), [0.0, 2.0])

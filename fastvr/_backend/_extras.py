@@ -87,9 +87,23 @@ def row_sq_norms(x: Any, *, xp: ModuleType) -> Any:
 
 def bincount(x: Any, weights: Any, minlength: int, *, xp: ModuleType) -> Any:
     """Sum of ``weights`` per value of the non-negative integer array ``x`` (1-D), length
-    ``minlength`` (every value of ``x`` must be below it)."""
+    ``minlength`` (every value of ``x`` must be below it), in float64 as numpy's is."""
     native = _native(xp)
     if native is not None:
         return native.bincount(x, weights=weights, minlength=minlength)
-    bins = xp.arange(minlength, dtype=x.dtype)  # portability path: one-hot sums, small inputs
-    return xp.sum(xp.where(x[:, None] == bins[None, :], weights[:, None], 0.0), axis=0)
+    # Portability path: sort by value; a bin's sum is then a difference of two prefix sums.
+    # O(n log n) time, O(n + minlength) memory. Each addition's rounding error (TwoSum) is
+    # summed alongside, so the differences keep full precision even when prefixes are large.
+    order = xp.argsort(x)
+    values = xp.take(x, order)
+    w = xp.astype(xp.take(weights, order), xp.float64)
+    prefix = xp.cumulative_sum(w, include_initial=True)
+    before, after = prefix[:-1], prefix[1:]
+    added = after - before
+    error = (before - (after - added)) + (w - added)
+    error_prefix = xp.cumulative_sum(error, include_initial=True)
+    bins = xp.arange(minlength, dtype=x.dtype, device=array_api_compat.device(x))
+    starts = xp.searchsorted(values, bins, side="left")
+    ends = xp.searchsorted(values, bins, side="right")
+    coarse = xp.take(prefix, ends) - xp.take(prefix, starts)
+    return coarse + (xp.take(error_prefix, ends) - xp.take(error_prefix, starts))
