@@ -6,12 +6,13 @@ import math
 import numbers
 from typing import Any
 
+import array_api_compat
 import numpy as np
 
 from ._backend import Placement, float_dtype_for, library_of
 
 
-def _host_array(x: Any, name: str) -> Any:
+def _as_array(x: Any, name: str) -> Any:
     """Lists and scalars become numpy arrays; other arrays are left where they are."""
     if library_of(x) != "numpy":
         return x
@@ -21,11 +22,13 @@ def _host_array(x: Any, name: str) -> Any:
     return arr
 
 
-def _kind(xp: Any, dtype: Any) -> str:
+def _kind(x: Any) -> str:
+    """The dtype kind of ``x``, read where ``x`` lives (host data is checked before it moves)."""
+    xp = array_api_compat.array_namespace(x)
     for kind in ("bool", "complex floating", "real floating", "integral"):
-        if xp.isdtype(dtype, kind):
+        if xp.isdtype(x.dtype, kind):
             return kind
-    return str(dtype)
+    return str(x.dtype)
 
 
 def check_samples(
@@ -43,16 +46,15 @@ def check_samples(
     so nothing wraps around; floating data keeps its dtype. ``finite=False`` leaves the
     NaN/inf check (a pass over the data) to the caller, see :func:`check_finite`.
     """
-    X = place.put(_host_array(X, name))
-    xp = place.xp
-    kind = _kind(xp, X.dtype)
-    if kind not in ("real floating", "integral"):
+    X = _as_array(X, name)
+    if _kind(X) not in ("real floating", "integral"):
         raise TypeError(f"{name} must hold real numbers; got dtype {X.dtype}")
     if X.ndim != ndim:
         expected = layout if ndim == 2 else f"{ndim} dimensions"
         raise ValueError(f"{name} must be a {ndim}-D array {expected}; got shape {X.shape}")
     if any(s == 0 for s in X.shape):
         raise ValueError(f"{name} must not be empty; got shape {X.shape}")
+    X, xp = place.put(X), place.xp
     X = xp.astype(X, float_dtype_for(X.dtype, xp=xp), copy=False)
     if finite:
         check_finite(X, name, xp=xp)
@@ -86,14 +88,14 @@ def check_real(value: Any, name: str, *, low: float | None = None) -> float:
 
 def check_labels(y: Any, name: str, n_samples: int, place: Placement) -> Any:
     """``y`` as a 1-D array of non-negative integer labels, one per sample, on ``place``."""
-    y = place.put(_host_array(y, name))
-    xp = place.xp
-    if _kind(xp, y.dtype) != "integral":
+    y = _as_array(y, name)
+    if _kind(y) != "integral":
         raise TypeError(f"{name} must hold integer class labels; got dtype {y.dtype}")
     if y.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array of labels; got shape {y.shape}")
     if y.shape[0] != n_samples:
         raise ValueError(f"{name} must have one label per sample ({n_samples}); got {y.shape[0]}")
+    y, xp = place.put(y), place.xp
     if bool(xp.any(y < 0)):
         raise ValueError(f"{name} must hold non-negative labels; got min {int(xp.min(y))}")
     return y

@@ -134,7 +134,7 @@ class KNNClassifier(_FastvrClassifier):
         X, _ = self._validate(X, reset=False)
         codes = self._neighbor_codes(X)
         xp = array_api_compat.array_namespace(codes)
-        classes = xp.arange(len(self.classes_), dtype=codes.dtype)
+        classes = xp.arange(len(self.classes_), dtype=codes.dtype, device=codes.device)
         counts = xp.sum(xp.astype(codes[:, :, None] == classes[None, None, :], xp.float64), axis=1)
         return self._follow(X, counts / codes.shape[1])
 

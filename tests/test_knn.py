@@ -183,3 +183,13 @@ def test_training_data_stays_where_it_was_put(host_backend, rng):
     knn.train(X, y)
     assert library_name(knn.X_train) == host_backend
     assert isinstance(knn.predict(X[:3]), np.ndarray)  # outputs follow the numpy inputs
+
+
+def test_device_queries_of_a_model_fitted_from_host_data_stay_on_the_device(host_backend, rng):
+    X, y = rng.normal(size=(20, 3)), rng.integers(0, 3, 20)
+    knn = KNearestNeighbor()
+    knn.train(X, y)
+    T = fastvr.asarray(X[:5])  # on the fitted device: outputs must follow it, not the training
+    outputs = (knn.predict(T, k=3), *knn.kneighbors(T, k=2), knn.compute_distances_no_loops(T))
+    assert [library_name(out) for out in outputs] == [host_backend] * 4
+    np.testing.assert_array_equal(fastvr.to_numpy(outputs[0]), knn.predict(X[:5], k=3))

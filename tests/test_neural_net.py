@@ -12,7 +12,7 @@ from fastvr.classifiers import TwoLayerNet
 from fastvr.classifiers.neural_net import TwoLayerNet as FromModulePath
 from fastvr.gradient_check import eval_numerical_gradient
 
-from .conftest import library_name, to_xp
+from .conftest import computed_in, library_name, to_xp
 
 # The course's two_layer_net notebook.
 CORRECT_SCORES = np.asarray(
@@ -161,7 +161,7 @@ def test_seeded_training_reproduces_the_course_loop(xp, batch_size, rng):
     np.testing.assert_allclose(stats["val_acc_history"], val_acc)
     assert len(val_acc) == (8 if batch_size == 64 else 1)
     for name, value in net.params.items():
-        assert library_name(value) == library_name(to_xp(xp, X))
+        assert library_name(value) == computed_in(to_xp(xp, X))
         np.testing.assert_allclose(fastvr.to_numpy(value), p[name], rtol=1e-9, atol=1e-14)
     assert np.mean(losses[-5:]) < np.mean(losses[:5])  # and it learns
 
@@ -187,7 +187,9 @@ def test_verbose_and_param_identity(rng, capsys):
     params = net.params
     W1 = params["W1"]
     net.train(X, y, X, y, num_iters=101, batch_size=5, verbose=True)
-    assert net.params is params and net.params["W1"] is W1  # updated in place
+    assert net.params is params
+    if computed_in(X) == "numpy":  # on the host the arrays are updated in place, as in the course
+        assert net.params["W1"] is W1
     assert capsys.readouterr().out.splitlines()[1].startswith("iteration 100 / 101: loss ")
 
 

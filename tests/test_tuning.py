@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import fastvr
 from fastvr.classifiers import KNearestNeighbor, LinearSVM, Softmax, TwoLayerNet
 from fastvr.tuning import cross_validate_k, train_linear_grid, train_two_layer_grid
 
@@ -83,10 +84,12 @@ def test_grid_equals_training_one_by_one(xp, kind, cls, rng):
             model = cls()
             history = model.train(X, y, learning_rate=lr, reg=reg, num_iters=120, batch_size=32)
             np.testing.assert_allclose(grid.histories[(lr, reg)], history, rtol=1e-10)
-            W = np.asarray(
-                grid.models[(lr, reg)].W if xp is np else np.from_dlpack(grid.models[(lr, reg)].W)
+            np.testing.assert_allclose(
+                fastvr.to_numpy(grid.models[(lr, reg)].W),
+                fastvr.to_numpy(model.W),
+                rtol=1e-10,
+                atol=1e-16,
             )
-            np.testing.assert_allclose(W, model.W, rtol=1e-10, atol=1e-16)
             train_acc = float(np.mean(model.predict(X) == y))
             val_acc = float(np.mean(model.predict(X_val) == y_val))
             assert grid.results[(lr, reg)] == (train_acc, val_acc)
@@ -146,10 +149,7 @@ def test_two_layer_grid_equals_training_one_by_one(xp, batch_size, rng):
             assert got["val_acc_history"] == stats["val_acc_history"]
             for name, value in grid.models[(lr, reg)].params.items():
                 np.testing.assert_allclose(
-                    np.from_dlpack(value) if xp is not np else value,
-                    net.params[name],
-                    rtol=1e-9,
-                    atol=1e-13,
+                    fastvr.to_numpy(value), net.to_numpy()[name], rtol=1e-9, atol=1e-13
                 )
             assert grid.results[(lr, reg)][1] == float(np.mean(net.predict(X_val) == y_val))
     assert grid.best_params in grid.results

@@ -59,13 +59,14 @@ def to_numpy(x: Any) -> np.ndarray:
 class Placement:
     """Where one call computes (``xp`` on ``device``) and what the caller gets back.
 
-    ``host_caller`` is true when the caller handed in numpy arrays: results then go back
-    to the host even if the work ran on a GPU.
+    ``device`` is the GPU id for CuPy, the arrays' own device object for other array-API
+    libraries and None on the host. ``host_caller`` is true when the caller handed in numpy
+    arrays: results then go back to the host even if the work ran on a GPU.
     """
 
     library: str
     xp: ModuleType
-    device: int | None
+    device: Any
     host_caller: bool
 
     def put(self, x: Any) -> Any:
@@ -76,8 +77,8 @@ class Placement:
             cupy = import_cupy()
             with cupy.cuda.Device(self.device):
                 return cupy.asarray(x)
-        if library_of(x) == "numpy":  # another array-API library: go through DLPack
-            return self.xp.from_dlpack(np.asarray(x))
+        if library_of(x) == "numpy":  # another array-API library: onto its arrays' device
+            return self.xp.asarray(np.asarray(x), device=self.device)
         return x
 
     def give_back(self, x: Any) -> Any:
@@ -100,7 +101,7 @@ class Placement:
             yield
 
 
-def _placement_of_library(library: str, device: int | None, host_caller: bool) -> Placement:
+def _placement_of_library(library: str, device: Any, host_caller: bool) -> Placement:
     if library == "numpy":
         xp = array_api_compat.array_namespace(np.empty(0))
     elif library == "cupy":
@@ -108,6 +109,10 @@ def _placement_of_library(library: str, device: int | None, host_caller: bool) -
     else:
         xp = importlib.import_module(library)
     return Placement(library, xp, device, host_caller)
+
+
+def _host_placement() -> Placement:
+    return Placement("numpy", array_api_compat.array_namespace(np.empty(0)), None, host_caller=True)
 
 
 def _placement_of_backend(resolved: Backend) -> Placement:
@@ -119,27 +124,37 @@ def _placement_of_backend(resolved: Backend) -> Placement:
             resolved.device,
             host_caller=True,
         )
-    return Placement("numpy", array_api_compat.array_namespace(np.empty(0)), None, host_caller=True)
+    return _host_placement()
 
 
-def _describe(library: str, device: int | None) -> str:
-    return library if device is None else f"{library} (GPU {device})"
+def _describe(library: str, device: Any) -> str:
+    if device is None:
+        return library
+    return f"{library} (GPU {device})" if library == "cupy" else f"{library} ({device!r})"
 
 
-def placement_for(*arrays: Any, fitted: Placement | None = None) -> Placement:
+def _device_of(x: Any, library: str) -> Any:
+    if library == "numpy":
+        return None
+    return _cupy_device_id(x) if library == "cupy" else array_api_compat.device(x)
+
+
+def placement_for(
+    *arrays: Any, fitted: Placement | None = None, where_given: bool = False
+) -> Placement:
     """Decide where a call on ``arrays`` runs.
 
     Host inputs run on the fitted state's placement if there is one, else on the selected
-    backend. Non-host inputs run where they live. Mixing libraries or GPUs raises
-    :class:`TypeError` naming both sides.
+    backend, or on the host with ``where_given=True`` (for user code, such as a subclass's
+    own loss, that was written for the arrays it is handed). Non-host inputs run where they
+    live. Mixing libraries or GPUs raises :class:`TypeError` naming both sides.
     """
-    found: dict[tuple[str, int | None], None] = {}
+    found: dict[tuple[str, Any], None] = {}
     for x in arrays:
         if x is None:
             continue
         library = library_of(x)
-        device = _cupy_device_id(x) if library == "cupy" else None
-        found[(library, device)] = None
+        found[(library, _device_of(x, library))] = None
     native = [key for key in found if key[0] != "numpy"]
     if len(native) > 1 or (native and ("numpy", None) in found):
         sides = " and ".join(_describe(*key) for key in found)
@@ -150,7 +165,7 @@ def placement_for(*arrays: Any, fitted: Placement | None = None) -> Placement:
     if not native:
         if fitted is not None:
             return Placement(fitted.library, fitted.xp, fitted.device, host_caller=True)
-        return _placement_of_backend(current_backend())
+        return _host_placement() if where_given else _placement_of_backend(current_backend())
     library, device = native[0]
     if fitted is not None and (fitted.library, fitted.device) != (library, device):
         raise TypeError(
@@ -178,13 +193,14 @@ def asarray(x: Any, dtype: Any = None) -> Any:
     return out if dtype is None else place.xp.astype(out, dtype)
 
 
-def placement_with_state(*arrays: Any, state: tuple = ()) -> Placement:
+def placement_with_state(*arrays: Any, state: tuple = (), where_given: bool = False) -> Placement:
     """Placement for a call on ``arrays`` by a model holding ``state`` arrays (weights).
 
-    State on the host is movable: it follows the arrays (or the selected backend). State on
-    a device pins the call there: host arrays move to it, other devices are an error.
+    State on the host is movable: it follows the arrays (or the selected backend, unless
+    ``where_given``, see :func:`placement_for`). State on a device pins the call there: host
+    arrays move to it, other devices are an error.
     """
     on_device = [s for s in state if s is not None and library_of(s) != "numpy"]
     if not on_device:
-        return placement_for(*arrays)
+        return placement_for(*arrays, where_given=where_given)
     return placement_for(*arrays, fitted=placement_for(*on_device))

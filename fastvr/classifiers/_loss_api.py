@@ -25,7 +25,10 @@ def check_labels_fit_weights(y: Any, num_classes: int, *, xp: Any) -> None:
 
 
 def validated_linear_args(W: Any, X: Any, y: Any, reg: Any, *, check_x: bool):
-    """Check and place the arguments of a linear loss; returns ``(place, W, X, y, reg)``.
+    """Check and place the arguments of a linear loss.
+
+    Returns ``(place, W, X, y, reg, w_dtype)``: W and X cast to their common dtype, and
+    ``w_dtype`` the dtype W came in with (in ``place``'s library), which dW is returned in.
 
     ``check_x=False`` skips the pass over X for NaN/inf; the caller then checks the loss
     instead (NaN or inf in X always makes the scores, hence the loss, non-finite).
@@ -41,14 +44,14 @@ def validated_linear_args(W: Any, X: Any, y: Any, reg: Any, *, check_x: bool):
     y = check_labels(y, "y", X.shape[0], place)
     check_labels_fit_weights(y, W.shape[1], xp=xp)
     reg = check_real(reg, "reg", low=0.0)
-    dtype = xp.result_type(W.dtype, X.dtype)
-    return place, xp.astype(W, dtype, copy=False), xp.astype(X, dtype, copy=False), y, reg
+    w_dtype, dtype = W.dtype, xp.result_type(W.dtype, X.dtype)
+    W, X = xp.astype(W, dtype, copy=False), xp.astype(X, dtype, copy=False)
+    return place, W, X, y, reg, w_dtype
 
 
 def public_linear_loss(W: Any, X: Any, y: Any, reg: Any, kind: str, *, naive: bool):
     """``(loss: float, dW)`` for the course's ``{svm,softmax}_loss_{naive,vectorized}``."""
-    w_dtype = getattr(W, "dtype", None)
-    place, W, X, y, reg = validated_linear_args(W, X, y, reg, check_x=naive)
+    place, W, X, y, reg, w_dtype = validated_linear_args(W, X, y, reg, check_x=naive)
     xp = place.xp
     with place.active():
         if naive:
@@ -64,6 +67,5 @@ def public_linear_loss(W: Any, X: Any, y: Any, reg: Any, kind: str, *, naive: bo
                 RuntimeWarning,
                 stacklevel=3,
             )
-        if w_dtype is not None and w_dtype != dW.dtype:
-            dW = xp.astype(dW, w_dtype)
+        dW = xp.astype(dW, w_dtype, copy=False)
     return loss, place.give_back(dW)

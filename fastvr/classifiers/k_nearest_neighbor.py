@@ -80,7 +80,7 @@ class KNearestNeighbor:
         fitted = self._require_fitted()
         num_loops = self._check_num_loops(num_loops)
         k = self._check_k(k, fitted)
-        X = self._check_test(X, fitted)
+        place, X = self._check_test(X, fitted)
         if num_loops == 0:
             _, idx = _nb.query(X, fitted.index, k, working_memory=self.working_memory, squared=True)
         else:
@@ -88,7 +88,7 @@ class KNearestNeighbor:
             dists = _nb.distances(X, fitted.index, method=method, squared=True)
             with fitted.place.active():
                 _, idx = smallest_k(dists, k, xp=fitted.index.xp)
-        return fitted.place.give_back(self._vote(idx, fitted))
+        return place.give_back(self._vote(idx, fitted))
 
     def kneighbors(self, X: Any, k: int = 1) -> tuple[Any, Any]:
         """The ``k`` nearest training rows of each test row (an extension of the course's API).
@@ -107,9 +107,9 @@ class KNearestNeighbor:
         """
         fitted = self._require_fitted()
         k = self._check_k(k, fitted)
-        X = self._check_test(X, fitted)
+        place, X = self._check_test(X, fitted)
         dist, idx = _nb.query(X, fitted.index, k, working_memory=self.working_memory)
-        return fitted.place.give_back(dist), fitted.place.give_back(idx)
+        return place.give_back(dist), place.give_back(idx)
 
     def compute_distances_two_loops(self, X: Any) -> Any:
         """L2 distances (num_test, num_train) by a loop over test and a loop over training rows."""
@@ -159,17 +159,18 @@ class KNearestNeighbor:
         return check_int(k, "k", low=1, high=fitted.index.ref.Y.shape[0])
 
     @staticmethod
-    def _check_test(X: Any, fitted: _Fitted) -> Any:
+    def _check_test(X: Any, fitted: _Fitted) -> tuple[Placement, Any]:
+        """This call's placement (results go back as ``X`` came) and ``X`` on the device."""
         place = placement_for(X, fitted=fitted.place)
         X = check_samples(X, "X", place)
         check_same_features(X, fitted.index.ref.Y, "X", "the training data")
         # Computed in the training data's dtype: the fitted index is prepared in it.
-        return place.xp.astype(X, fitted.index.ref.Y.dtype, copy=False)
+        return place, place.xp.astype(X, fitted.index.ref.Y.dtype, copy=False)
 
     def _distances(self, X: Any, method: str) -> Any:
         fitted = self._require_fitted()
-        X = self._check_test(X, fitted)
-        return fitted.place.give_back(_nb.distances(X, fitted.index, method=method))
+        place, X = self._check_test(X, fitted)
+        return place.give_back(_nb.distances(X, fitted.index, method=method))
 
     @staticmethod
     def _vote(idx: Any, fitted: _Fitted) -> Any:

@@ -25,7 +25,9 @@ class LinearClassifier:
     ones in ``X``) is the caller's. Subclasses implement :meth:`loss`.
 
     On the ``"cupy"`` backend (or with CuPy inputs) ``W`` lives on the GPU; the random draws
-    are the same host draws, moved to the device.
+    are the same host draws, moved to the device. A subclass that defines its own
+    :meth:`loss` is handed the library of arrays it was given: numpy data trains on the host
+    whatever the backend, so course-style numpy losses keep working on a GPU machine.
     """
 
     #: the score-level loss of built-in subclasses; ``None`` means "call self.loss"
@@ -137,8 +139,12 @@ class LinearClassifier:
     # -- helpers -------------------------------------------------------------------------
 
     def _placement(self, *arrays: Any) -> Placement:
-        """Where to compute: with the weights, if they are already on a device."""
-        return placement_with_state(*arrays, state=(self.W,))
+        """Where to compute: with the weights, if they are already on a device.
+
+        A subclass's own loss() gets the arrays it was given: host data stays on the host.
+        """
+        where_given = not self._uses_builtin_loss()
+        return placement_with_state(*arrays, state=(self.W,), where_given=where_given)
 
     def _initial_weights(self, X: Any, y: Any, place: Placement) -> Any:
         xp = place.xp

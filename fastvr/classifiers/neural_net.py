@@ -40,7 +40,8 @@ class TwoLayerNet:
     params : dict
         ``W1`` (D, H), ``b1`` (H,), ``W2`` (H, C), ``b2`` (C,). They start as numpy arrays;
         training on the ``"cupy"`` backend (or on CuPy data) moves them to the GPU, where they
-        stay. :meth:`to_numpy` returns host copies.
+        stay. :meth:`to_numpy` returns host copies. A subclass that defines its own
+        :meth:`loss` is handed the arrays it was given: numpy data trains on the host.
 
     Examples
     --------
@@ -216,7 +217,8 @@ class TwoLayerNet:
     def _prepare(self, X: Any, *others: Any, finite: bool = True) -> tuple[Placement, Any, dict]:
         """Placement, validated ``X`` and the parameters placed and cast to ``X``'s dtype."""
         params = [self.params.get(name) for name in PARAM_NAMES]
-        place = placement_with_state(X, *others, state=tuple(params))
+        where_given = not self._uses_builtin_loss()  # a subclass's own loss gets what it's given
+        place = placement_with_state(X, *others, state=tuple(params), where_given=where_given)
         X = check_samples(X, "X", place, finite=finite)
         xp = place.xp
         placed = {name: place.put(value) for name, value in zip(PARAM_NAMES, params, strict=True)}

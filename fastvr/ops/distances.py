@@ -187,7 +187,7 @@ def loop_distances(
     if array_api_compat.is_cupy_namespace(xp):
         from ..kernels import cuda as kernels
 
-        out = xp.empty((X.shape[0], Y.shape[0]), dtype=X.dtype)
+        out = xp.empty((X.shape[0], Y.shape[0]), dtype=X.dtype, device=array_api_compat.device(X))
         getattr(kernels, method)(X, Y, out, l1, squared)
         return out
     from ..kernels import cpu as kernels
@@ -198,4 +198,6 @@ def loop_distances(
         kernels.one_loop(Xh, np.ascontiguousarray(Yh.T), out, l1, squared)
     else:
         kernels.two_loops(Xh, Yh, out, l1, squared)
-    return out if array_api_compat.is_numpy_namespace(xp) else xp.from_dlpack(out)
+    if array_api_compat.is_numpy_namespace(xp):
+        return out
+    return xp.asarray(out, device=array_api_compat.device(X))
