@@ -2,6 +2,7 @@
 
 - k-NN predict on full CIFAR-10 shapes (10000 test x 50000 train x 3072, float32) against the
   bare cuBLAS product of the same shape, with the peak device memory of predict recorded.
+- The top-k step alone: the Numba-CUDA one-pass kernel against CuPy's argpartition route.
 - ``LinearSVM.train`` (1500 x 200) and ``TwoLayerNet.train`` (1000 x 200) on CuPy against the
   same loops written in PyTorch on the same GPU (the loops also run on a CPU for checking).
 
@@ -16,7 +17,7 @@ import pytest
 
 from fastvr._backend import cuda_device_count
 
-from .conftest import run_benchmark
+from .conftest import run_benchmark, synchronised
 
 pytestmark = pytest.mark.skipif(cuda_device_count() == 0, reason="needs a CUDA device")
 
@@ -92,15 +93,6 @@ def cupy():
     return cupy
 
 
-def _sync(cupy, fn):
-    def run():
-        out = fn()
-        cupy.cuda.Device().synchronize()
-        return out
-
-    return run
-
-
 def test_knn_full_cifar_predict(benchmark, cupy):
     from fastvr.classifiers import KNearestNeighbor
 
@@ -118,7 +110,7 @@ def test_knn_full_cifar_predict(benchmark, cupy):
     benchmark.group = "GPU k-NN 10000 x 50000 x 3072 float32"
     run_benchmark(
         benchmark,
-        _sync(cupy, lambda: knn.predict(X_test, k=10)),
+        synchronised(cupy, lambda: knn.predict(X_test, k=10)),
         rounds=3,
         pool_total_mib=peak / 2**20,
         used_before_mib=before / 2**20,
@@ -130,7 +122,22 @@ def test_cublas_gemm_same_shape(benchmark, cupy):
     X_train = rng.integers(0, 256, (50000, 3072)).astype(cupy.float32)
     X_test = rng.integers(0, 256, (10000, 3072)).astype(cupy.float32)
     benchmark.group = "GPU k-NN 10000 x 50000 x 3072 float32"
-    run_benchmark(benchmark, _sync(cupy, lambda: X_test @ X_train.T), rounds=3)
+    run_benchmark(benchmark, synchronised(cupy, lambda: X_test @ X_train.T), rounds=3)
+
+
+@pytest.mark.parametrize("route", ["kernel", "argpartition"])
+def test_top10_of_a_distance_block(benchmark, cupy, route):
+    """The selection step of predict: fastvr's one-pass kernel against CuPy's argpartition
+    (which sorts every row) plus the tie fix, on one streamed block of distances."""
+    from array_api_compat import array_namespace
+
+    from fastvr.ops.neighbors import smallest_k, smallest_k_by_partition
+
+    D = cupy.random.default_rng(0).random((5000, 50000), dtype=cupy.float32)
+    xp = array_namespace(D)
+    select = smallest_k if route == "kernel" else smallest_k_by_partition
+    benchmark.group = "GPU top-10 of a 5000 x 50000 float32 block"
+    run_benchmark(benchmark, synchronised(cupy, lambda: select(D, 10, xp=xp)), rounds=5)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -148,7 +155,7 @@ def test_linear_svm_train_cupy_vs_torch(benchmark, cupy, dtype):
         return LinearSVM().train(Xd, yd, **opts)
 
     benchmark.group = f"GPU LinearSVM.train {dtype}"
-    run_benchmark(benchmark, _sync(cupy, run), rounds=3, who="fastvr-cupy")
+    run_benchmark(benchmark, synchronised(cupy, run), rounds=3, who="fastvr-cupy")
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -194,7 +201,7 @@ def test_two_layer_train_cupy(benchmark, cupy, dtype):
         return net.train(Xd, yd, Xd[:1000], yd[:1000], **NET)
 
     benchmark.group = f"GPU TwoLayerNet.train H=50 {dtype}"
-    run_benchmark(benchmark, _sync(cupy, run), rounds=3, who="fastvr-cupy")
+    run_benchmark(benchmark, synchronised(cupy, run), rounds=3, who="fastvr-cupy")
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

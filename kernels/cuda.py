@@ -7,8 +7,10 @@ the current stream. Sums accumulate in float64.
 
 from __future__ import annotations
 
+import functools
 import math
 
+import numba
 from numba import cuda
 
 _PAIR_BLOCK = (32, 8)  # x runs over training rows, so neighbouring threads read nearby rows
@@ -110,3 +112,97 @@ def svm_loss_sums(W, X, y, loss, dW):
 def softmax_loss_sums(W, X, y, loss, dW):
     """As :func:`svm_loss_sums`, for the softmax cross-entropy."""
     _softmax_naive_kernel[math.ceil(X.shape[0] / _SAMPLE_BLOCK), _SAMPLE_BLOCK](W, X, y, loss, dW)
+
+
+# -- top-k selection ---------------------------------------------------------------------
+
+_NO_COLUMN = 2**31 - 1  # sentinel column: after every real one, so real entries always win
+_TOPK_CAPACITIES = (8, 16, 32, 64)
+
+
+@cuda.jit(device=True, inline=True)
+def _before(v, j, w, i):
+    """``(v, j)`` sorts before ``(w, i)``: smaller value, then lower column."""
+    return v < w or (v == w and j < i)
+
+
+def _make_smallest_k_kernel(capacity, threads):
+    """A kernel keeping the ``capacity`` best entries of a row: one block per row.
+
+    Each thread scans a strided share of the row (neighbouring threads read neighbouring
+    columns) into a sorted local list; the block then merges the lists pairwise in shared
+    memory, ``log2(threads)`` rounds. ``capacity`` and ``threads`` are compile-time constants
+    because local and shared arrays need fixed sizes.
+    """
+
+    @cuda.jit
+    def kernel(D, values, indices):
+        row, t = cuda.blockIdx.x, cuda.threadIdx.x
+        best_v = cuda.local.array(capacity, numba.float64)
+        best_i = cuda.local.array(capacity, numba.int32)
+        for p in range(capacity):
+            best_v[p] = math.inf
+            best_i[p] = _NO_COLUMN
+        for j in range(t, D.shape[1], threads):
+            v = float(D[row, j])
+            if _before(v, j, best_v[capacity - 1], best_i[capacity - 1]):
+                pos = capacity - 1
+                while pos > 0 and _before(v, j, best_v[pos - 1], best_i[pos - 1]):
+                    best_v[pos] = best_v[pos - 1]
+                    best_i[pos] = best_i[pos - 1]
+                    pos -= 1
+                best_v[pos] = v
+                best_i[pos] = j
+        shared_v = cuda.shared.array((threads, capacity), numba.float64)
+        shared_i = cuda.shared.array((threads, capacity), numba.int32)
+        for p in range(capacity):
+            shared_v[t, p] = best_v[p]
+            shared_i[t, p] = best_i[p]
+        cuda.syncthreads()
+        half = threads // 2
+        while half > 0:
+            if t < half:  # merge list t + half into list t, keeping the best `capacity`
+                a, b = 0, 0
+                for p in range(capacity):
+                    if _before(
+                        shared_v[t + half, b], shared_i[t + half, b], shared_v[t, a], shared_i[t, a]
+                    ):
+                        best_v[p] = shared_v[t + half, b]
+                        best_i[p] = shared_i[t + half, b]
+                        b += 1
+                    else:
+                        best_v[p] = shared_v[t, a]
+                        best_i[p] = shared_i[t, a]
+                        a += 1
+            cuda.syncthreads()
+            if t < half:
+                for p in range(capacity):
+                    shared_v[t, p] = best_v[p]
+                    shared_i[t, p] = best_i[p]
+            cuda.syncthreads()
+            half //= 2
+        for p in range(t, values.shape[1], threads):
+            values[row, p] = shared_v[0, p]
+            indices[row, p] = shared_i[0, p]
+
+    return kernel
+
+
+@functools.cache
+def _smallest_k_kernel(capacity):
+    # Shared memory per block: threads * capacity * 12 bytes, at most 12 KiB here.
+    threads = min(128, 1024 // capacity)
+    return _make_smallest_k_kernel(capacity, threads), threads
+
+
+def smallest_k(D, values, indices):
+    """The ``k = values.shape[1]`` smallest entries of each row of ``D`` (``k`` at most 64).
+
+    Ordered by ``(value, column)``: equal values keep the lower column first, and when equal
+    values straddle the cut the lower columns are kept (the CPU scan's result exactly).
+    ``indices`` is an integer array; one block per row, no sort of the row.
+    """
+    k = values.shape[1]
+    capacity = next(c for c in _TOPK_CAPACITIES if c >= k)
+    kernel, threads = _smallest_k_kernel(capacity)
+    kernel[D.shape[0], threads](D, values, indices)

@@ -62,6 +62,15 @@ _CUDA_SCRIPT = textwrap.dedent(
         want_loss, want_dW = getattr(oracles, f"{name}_loss_loop")(W, X, y, 0.0)
         errors[f"{name}-loss"] = abs(loss[0] / 37 - want_loss)
         errors[f"{name}-dW"] = float(np.max(np.abs(dW / 37 - want_dW)))
+    # top-k: heavy ties, infinities, a row of nothing else, k across the kernel capacities
+    D = rng.integers(0, 4, size=(4, 150)).astype(np.float32)
+    D[1, :9], D[2] = np.inf, np.inf
+    for k in (1, 8, 9, 33, 64):
+        values, indices = np.empty((4, k), np.float32), np.empty((4, k), np.int64)
+        cuda.smallest_k(D, values, indices)
+        want = np.argsort(D, axis=1, kind="stable")[:, :k]
+        errors[f"smallest_k-{k}"] = float(np.sum(indices != want)) + float(
+            np.sum(values != np.take_along_axis(D, want, axis=1)))
     print(json.dumps(errors))
     """
 ) % (CASES,)
@@ -81,7 +90,7 @@ def test_cuda_kernels_under_the_simulator():
         cwd=_REPO,
     ).stdout
     errors = json.loads(out)
-    assert len(errors) == 2 * 2 * len(CASES) + 4
+    assert len(errors) == 2 * 2 * len(CASES) + 4 + 5
     assert max(errors.values()) < 1e-12, errors
 
 
@@ -100,3 +109,14 @@ def test_cuda_kernels_on_a_real_gpu(rng):
             )
             assert isinstance(got, cupy.ndarray)
             np.testing.assert_allclose(got.get(), distances_loop(X, Y, metric), rtol=1e-12)
+    # top-k on the device: the kernel equals the partition route, ties and all
+    from array_api_compat import array_namespace
+
+    from fastvr.ops.neighbors import smallest_k, smallest_k_by_partition
+
+    D = cupy.asarray(rng.integers(0, 6, size=(300, 2000)).astype(np.float32))
+    xp = array_namespace(D)
+    for k in (1, 10, 64):
+        got, want = smallest_k(D, k, xp=xp), smallest_k_by_partition(D, k, xp=xp)
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_array_equal(a.get(), b.get())

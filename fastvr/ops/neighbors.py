@@ -16,15 +16,17 @@ from array_api_compat import device
 from .._backend import argpartition, clamp_min_, itemsize, scatter_rows
 from .distances import Reference, blocks, l1_block, rows_per_block, sq_l2_block
 
-_SCAN_MAX_K = 64  # above this the insertion scan loses to partial selection
+_SCAN_MAX_K = 64  # above this the insertion scans lose to partial selection
 
 
 def smallest_k(D: Any, k: int, *, xp: ModuleType) -> tuple[Any, Any]:
     """The ``k`` smallest entries of each row of ``D`` and their column indices.
 
-    Partial selection (argpartition) and a sort of the ``k`` winners only. The result is
-    ordered by ``(value, column)``, so equal values keep the lower column first, and when
-    equal values straddle the cut the lower columns are the ones kept.
+    Ordered by ``(value, column)``, so equal values keep the lower column first, and when
+    equal values straddle the cut the lower columns are the ones kept. For ``k`` up to 64
+    one pass over each row keeps the best ``k`` (a Numba loop on numpy, a Numba-CUDA kernel
+    on CuPy, whose argpartition sorts whole rows); otherwise a partial selection and a sort
+    of the ``k`` winners. Never a sort of every row.
 
     Examples
     --------
@@ -32,9 +34,16 @@ def smallest_k(D: Any, k: int, *, xp: ModuleType) -> tuple[Any, Any]:
     >>> smallest_k(np.array([[3.0, 1.0, 1.0, 0.5]]), 2, xp=xp)
     (array([[0.5, 1. ]]), array([[3, 1]]))
     """
-    n, m = D.shape
     if k <= _SCAN_MAX_K and array_api_compat.is_numpy_namespace(xp):
         return _smallest_k_scan(D, k)
+    if k <= _SCAN_MAX_K and array_api_compat.is_cupy_namespace(xp):
+        return _smallest_k_cuda(D, k, xp=xp)
+    return smallest_k_by_partition(D, k, xp=xp)
+
+
+def smallest_k_by_partition(D: Any, k: int, *, xp: ModuleType) -> tuple[Any, Any]:
+    """:func:`smallest_k` by argpartition, a tie fix and a sort of the ``k`` winners."""
+    n, m = D.shape
     if k < m:
         idx = argpartition(D, k - 1, xp=xp)[:, :k]
         kth = xp.max(xp.take_along_axis(D, idx, axis=1), axis=1)
@@ -59,6 +68,16 @@ def _smallest_k_scan(D: Any, k: int) -> tuple[Any, Any]:
     values = np.empty((D.shape[0], k), dtype=D.dtype)
     indices = np.empty((D.shape[0], k), dtype=np.int64)
     cpu.smallest_k(np.ascontiguousarray(D), values, indices)
+    return values, indices
+
+
+def _smallest_k_cuda(D: Any, k: int, *, xp: ModuleType) -> tuple[Any, Any]:
+    """CuPy fast path: one block per row keeps the best ``k`` (no sort of the row)."""
+    from ..kernels import cuda
+
+    values = xp.empty((D.shape[0], k), dtype=D.dtype, device=device(D))
+    indices = xp.empty((D.shape[0], k), dtype=xp.int64, device=device(D))
+    cuda.smallest_k(D, values, indices)
     return values, indices
 
 
