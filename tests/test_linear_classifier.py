@@ -132,6 +132,22 @@ def test_a_subclass_with_its_own_loss_is_called_each_step(rng):
     np.testing.assert_allclose(history, hist_ref, rtol=1e-12)
 
 
+def test_a_subclass_loss_gets_the_numpy_arrays_it_was_given_on_every_backend(host_backend, rng):
+    """Course-style numpy losses keep working when the selected backend is a GPU."""
+    seen = set()
+
+    class MySVM(LinearClassifier):
+        def loss(self, X_batch, y_batch, reg):
+            seen.update(type(a) for a in (self.W, X_batch, y_batch))
+            return svm_loss_loop(self.W, X_batch, y_batch, reg)
+
+    X, y = _data(rng, n=50)
+    model = MySVM()
+    model.train(X, y, num_iters=3, batch_size=5)
+    assert seen == {np.ndarray}
+    assert isinstance(model.W, np.ndarray) and isinstance(model.predict(X), np.ndarray)
+
+
 def test_loss_methods_match_the_loss_functions(rng):
     X, y = _data(rng, n=30)
     for cls, oracle in ((LinearSVM, svm_loss_loop), (Softmax, softmax_loss_loop)):

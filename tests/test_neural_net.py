@@ -211,6 +211,21 @@ def test_a_subclass_with_its_own_loss_is_used(rng):
     assert calls.count(False) == 4 and calls.count(True) >= 2  # losses and accuracy scores
 
 
+def test_a_subclass_loss_gets_the_numpy_arrays_it_was_given_on_every_backend(host_backend, rng):
+    seen = set()
+
+    class Mine(TwoLayerNet):
+        def loss(self, X, y=None, reg=0.0):
+            seen.update(type(a) for a in (X, *self.params.values()))
+            return super().loss(X, y, reg)
+
+    X, y = _blobs(rng, 30)
+    net = Mine(10, 5, 4)
+    net.train(X, y, X, y, num_iters=3, batch_size=10)
+    assert seen == {np.ndarray}
+    assert isinstance(net.predict(X), np.ndarray)
+
+
 def test_divergence_warns_once(rng):
     X, y = _blobs(rng, 30)
     with warnings.catch_warnings(record=True) as caught:
