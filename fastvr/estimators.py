@@ -73,7 +73,7 @@ class _FastvrClassifier(ClassifierMixin, BaseEstimator):
         if self.classes_.dtype.kind not in "biuf":  # e.g. strings: only numpy can hold them
             return self.classes_[to_numpy(codes)]
         xp = array_api_compat.array_namespace(codes)
-        return xp.take(xp.asarray(self.classes_), codes)
+        return xp.take(xp.asarray(self.classes_, device=codes.device), codes)
 
     def predict(self, X: Any) -> Any:
         """Predicted labels (values of ``classes_``)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array_api_compat
 import numpy as np
 import pytest
 
@@ -108,6 +109,11 @@ def to_xp(xp, a):
 
 def library_name(x) -> str:
     return type(x).__module__.split(".")[0]
+
+
+def placed(x) -> tuple:
+    """The library and device an array lives on (outputs must follow their inputs' place)."""
+    return library_name(x), array_api_compat.device(x)
 
 
 def computed_in(x) -> str:
