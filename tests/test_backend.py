@@ -31,17 +31,15 @@ def _run(code: str, **env: str) -> str:
     return result.stdout
 
 
-def test_import_is_light_and_fast():
+def test_import_is_light():
+    """``import fastvr`` loads neither CuPy nor Numba (so it stays fast without a GPU)."""
     out = _run(
-        "import sys, time; t = time.perf_counter(); import fastvr; "
-        "t = time.perf_counter() - t; import json; "
-        "print(json.dumps({'seconds': t, 'cupy': 'cupy' in sys.modules, "
+        "import sys, json, fastvr; "
+        "print(json.dumps({'cupy': 'cupy' in sys.modules, "
         "'cuda': any(m.startswith('numba.cuda') for m in sys.modules), "
         "'numba': 'numba' in sys.modules}))"
     )
-    report = json.loads(out)
-    assert not report["cupy"] and not report["cuda"] and not report["numba"]
-    assert report["seconds"] < 1.0
+    assert json.loads(out) == {"cupy": False, "cuda": False, "numba": False}
 
 
 def test_numpy_backend_by_name_and_context():
