@@ -2,7 +2,8 @@
 
 ``fit``/``predict``/``predict_proba``/``score``, ``get_params``/``set_params``, fitted
 attributes ending in ``_``, ``classes_`` with arbitrary label values, so fastvr models work in
-``Pipeline`` and ``GridSearchCV``. Needs scikit-learn (``pip install scikit-learn``).
+``Pipeline`` and ``GridSearchCV``. Needs scikit-learn 1.6 or later
+(``pip install 'fastvr[sklearn]'``).
 
 numpy inputs go through scikit-learn's own validation; CuPy inputs are validated by fastvr and
 stay on the GPU (outputs follow inputs).
@@ -16,9 +17,15 @@ from typing import Any
 
 import array_api_compat
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin
+    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.validation import check_is_fitted, validate_data
+except ImportError as exc:  # missing, or older than 1.6 (no validate_data)
+    raise ImportError(
+        "fastvr.estimators needs scikit-learn 1.6 or later: pip install 'fastvr[sklearn]'"
+    ) from exc
 
 from ._backend import library_of, placement_with_state, to_numpy
 from .classifiers import KNearestNeighbor, LinearSVM, Softmax, TwoLayerNet
@@ -73,7 +80,7 @@ class _FastvrClassifier(ClassifierMixin, BaseEstimator):
         if self.classes_.dtype.kind not in "biuf":  # e.g. strings: only numpy can hold them
             return self.classes_[to_numpy(codes)]
         xp = array_api_compat.array_namespace(codes)
-        return xp.take(xp.asarray(self.classes_, device=codes.device), codes)
+        return xp.take(xp.asarray(self.classes_, device=array_api_compat.device(codes)), codes)
 
     def predict(self, X: Any) -> Any:
         """Predicted labels (values of ``classes_``)."""
@@ -134,7 +141,9 @@ class KNNClassifier(_FastvrClassifier):
         X, _ = self._validate(X, reset=False)
         codes = self._neighbor_codes(X)
         xp = array_api_compat.array_namespace(codes)
-        classes = xp.arange(len(self.classes_), dtype=codes.dtype, device=codes.device)
+        classes = xp.arange(
+            len(self.classes_), dtype=codes.dtype, device=array_api_compat.device(codes)
+        )
         counts = xp.sum(xp.astype(codes[:, :, None] == classes[None, None, :], xp.float64), axis=1)
         return self._follow(X, counts / codes.shape[1])
 

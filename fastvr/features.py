@@ -153,7 +153,7 @@ def _histogram_bin(values: Any, edges: list[float], xp: Any) -> Any:
     device = array_api_compat.device(values)
     edge = xp.asarray(edges, dtype=values.dtype, device=device)
     width = (edges[-1] - edges[0]) / nbin
-    k = xp.astype(xp.clip(xp.floor((values - edges[0]) / width), min=0, max=nbin - 1), xp.int64)
+    k = xp.astype(xp.clip(xp.floor((values - edges[0]) / width), min=0.0, max=nbin - 1.0), xp.int64)
     # the estimate can be one off where rounding meets an edge: settle it on the edges
     k = k - xp.astype((values < _take_flat(edge, k, xp)) & (k > 0), xp.int64)
     k = k + xp.astype((values >= _take_flat(edge, k + 1, xp)) & (k < nbin - 1), xp.int64)

@@ -64,7 +64,7 @@ def clamp_min_(x: Any, low: float, *, xp: ModuleType) -> Any:
     native = _native(xp)
     if native is not None:
         return native.maximum(x, low, out=x)
-    return xp.clip(x, min=low)
+    return xp.clip(x, min=float(low))
 
 
 def scatter_rows(x: Any, rows: Any, values: Any, *, xp: ModuleType) -> None:
@@ -94,15 +94,18 @@ def bincount(x: Any, weights: Any, minlength: int, *, xp: ModuleType) -> Any:
     # Portability path: sort by value; a bin's sum is then a difference of two prefix sums.
     # O(n log n) time, O(n + minlength) memory. Each addition's rounding error (TwoSum) is
     # summed alongside, so the differences keep full precision even when prefixes are large.
+    dev = array_api_compat.device(x)
+    zero = xp.zeros(1, dtype=xp.float64, device=dev)
     order = xp.argsort(x)
     values = xp.take(x, order)
     w = xp.astype(xp.take(weights, order), xp.float64)
-    prefix = xp.cumulative_sum(w, include_initial=True)
+    # (not include_initial=True: array-api-strict < 2.6 puts that leading 0 on the wrong device)
+    prefix = xp.concat([zero, xp.cumulative_sum(w)])
     before, after = prefix[:-1], prefix[1:]
     added = after - before
     error = (before - (after - added)) + (w - added)
-    error_prefix = xp.cumulative_sum(error, include_initial=True)
-    bins = xp.arange(minlength, dtype=x.dtype, device=array_api_compat.device(x))
+    error_prefix = xp.concat([zero, xp.cumulative_sum(error)])
+    bins = xp.arange(minlength, dtype=x.dtype, device=dev)
     starts = xp.searchsorted(values, bins, side="left")
     ends = xp.searchsorted(values, bins, side="right")
     coarse = xp.take(prefix, ends) - xp.take(prefix, starts)

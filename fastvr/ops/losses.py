@@ -133,8 +133,8 @@ def naive_linear_loss(
     if array_api_compat.is_cupy_namespace(xp):
         from ..kernels import cuda as kernels
 
-        loss = xp.zeros(1, dtype=xp.float64, device=W.device)
-        dW = xp.zeros(W.shape, dtype=xp.float64, device=W.device)
+        loss = xp.zeros(1, dtype=xp.float64, device=device(W))
+        dW = xp.zeros(W.shape, dtype=xp.float64, device=device(W))
         sums = kernels.svm_loss_sums if kind == "svm" else kernels.softmax_loss_sums
         sums(W, X, y, loss, dW)
         n = X.shape[0]
@@ -146,4 +146,4 @@ def naive_linear_loss(
     loss, dW = naive(to_numpy(W), to_numpy(X), to_numpy(y), float(reg))
     if array_api_compat.is_numpy_namespace(xp):
         return np.asarray(loss), dW
-    return xp.asarray(loss, device=W.device), xp.asarray(dW, device=W.device)
+    return xp.asarray(loss, device=device(W)), xp.asarray(dW, device=device(W))
