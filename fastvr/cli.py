@@ -53,7 +53,7 @@ def info() -> dict:
     import numba
 
     with backend(os.environ.get("FASTVR_BACKEND", "auto")) as chosen:
-        selected = chosen.name if chosen.device is None else f"{chosen.name} (GPU {chosen.device})"
+        selected = str(chosen)
     return {
         "fastvr": __version__,
         "python": platform.python_version(),

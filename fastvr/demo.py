@@ -325,5 +325,4 @@ def run(
 
 
 def backend_name() -> str:
-    chosen = current_backend()
-    return chosen.name if chosen.device is None else f"{chosen.name} (GPU {chosen.device})"
+    return str(current_backend())

@@ -29,6 +29,9 @@ class Backend:
     name: str
     device: int | None = None
 
+    def __str__(self) -> str:
+        return self.name if self.device is None else f"{self.name} (GPU {self.device})"
+
 
 @dataclass(frozen=True)
 class _Request:
