@@ -61,12 +61,16 @@ status=0
 echo "== tests, CuPy backend forced"
 # Several workers when pytest-xdist is there: the suite is mostly CPU-side work and JIT.
 workers=$(python3 -c "import xdist" 2>/dev/null && echo "-n 4")
-FASTVR_BACKEND=cupy timeout 170 python3 -m pytest tests -q -p no:cacheprovider $workers \
+FASTVR_BACKEND=cupy timeout 160 python3 -m pytest tests -q -p no:cacheprovider $workers \
     --junitxml="$OUT/tests.xml" > "$OUT/tests.log" 2>&1 || status=1
 tail -25 "$OUT/tests.log"
 
 echo "== GPU benchmarks"
-timeout 120 python3 -m pytest benchmarks -q -p no:cacheprovider -k "cupy or gpu" \
+# The CPU numpy train_fastvr runs are the issue's baseline ("faster than this machine's own
+# CPU"). The naive atomics kernels are left out at 49000 rows: about 3e9 contended float64
+# atomic adds a call by count (estimated, never timed), too slow for this run's budget.
+timeout 140 python3 -m pytest benchmarks -q -p no:cacheprovider \
+    -k "(cupy or gpu or train_fastvr) and not (naive and 49000)" \
     --benchmark-json="$OUT/bench-gpu.json" > "$OUT/bench.log" 2>&1 || status=1
 tail -5 "$OUT/bench.log"
 python3 benchmarks/report.py "$OUT/bench-gpu.json" > "$OUT/bench-gpu.md" 2>&1 && \
