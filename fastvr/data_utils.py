@@ -104,6 +104,17 @@ def load_CIFAR_batch(filename: str | os.PathLike) -> tuple[np.ndarray, np.ndarra
         the file and what was expected).
     UnsafePickleError
         The file references something other than plain data.
+
+    Examples
+    --------
+    >>> import os, pickle, tempfile, numpy as np
+    >>> from fastvr.data_utils import load_CIFAR_batch
+    >>> path = os.path.join(tempfile.mkdtemp(), "data_batch_1")
+    >>> with open(path, "wb") as f:  # the course's format: a dict of bytes keys
+    ...     pickle.dump({b"data": np.zeros((2, 3072), np.uint8), b"labels": [3, 7]}, f)
+    >>> X, y = load_CIFAR_batch(path)
+    >>> X.shape, y.tolist()
+    ((2, 32, 32, 3), [3, 7])
     """
     filename = os.fspath(filename)
     try:
@@ -146,6 +157,13 @@ def load_CIFAR10(ROOT: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.nd
     Ytr : ndarray (50000,) int64
     Xte : ndarray (10000, 32, 32, 3) float64
     Yte : ndarray (10000,) int64
+
+    Examples
+    --------
+    >>> from fastvr.data_utils import load_CIFAR10
+    >>> X_train, y_train, X_test, y_test = load_CIFAR10("cifar-10-batches-py")  # doctest: +SKIP
+    >>> X_train.shape, X_test.shape  # doctest: +SKIP
+    ((50000, 32, 32, 3), (10000, 32, 32, 3))
     """
     ROOT = os.fspath(ROOT)
     if not os.path.isdir(ROOT):
@@ -177,6 +195,13 @@ def get_CIFAR10_data(
     dict
         ``X_train``, ``y_train``, ``X_val``, ``y_val``, ``X_test``, ``y_test``; images as
         (N, 3, 32, 32) float64.
+
+    Examples
+    --------
+    >>> from fastvr.data_utils import get_CIFAR10_data
+    >>> data = get_CIFAR10_data(cifar10_dir="cifar-10-batches-py")  # doctest: +SKIP
+    >>> data["X_train"].shape, data["X_val"].shape  # doctest: +SKIP
+    ((49000, 3, 32, 32), (1000, 3, 32, 32))
     """
     X_train, y_train, X_test, y_test = load_CIFAR10(cifar10_dir)
     if num_training + num_validation > X_train.shape[0] or num_test > X_test.shape[0]:

@@ -110,6 +110,7 @@ class KNNClassifier(_FastvrClassifier):
         self.working_memory = working_memory
 
     def fit(self, X: Any, y: Any) -> KNNClassifier:
+        """Memorise ``X`` (N, D) and labels ``y`` (any values)."""
         X, y = self._validate(X, y, reset=True)
         model = KNearestNeighbor(metric=self.metric, working_memory=self.working_memory)
         model.train(X, self._encode(y))
@@ -187,6 +188,7 @@ class _LinearEstimator(_FastvrClassifier):
         return xp.concat([X, ones], axis=1)  # the course's bias trick
 
     def fit(self, X: Any, y: Any) -> _LinearEstimator:
+        """Train on ``X`` (N, D) and labels ``y`` (any values); ``loss_history_`` is kept."""
         X, y = self._validate(X, y, reset=True)
         codes = self._encode(y)
         model = self._model_class()
@@ -238,7 +240,17 @@ class LinearSVMClassifier(_LinearEstimator):
 
 
 class SoftmaxClassifier(_LinearEstimator):
-    """Softmax (multinomial logistic) regression trained by minibatch SGD."""
+    """Softmax (multinomial logistic) regression trained by minibatch SGD.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastvr.estimators import SoftmaxClassifier
+    >>> X = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]])
+    >>> clf = SoftmaxClassifier(random_state=0).fit(X, ["a", "a", "b", "b"])
+    >>> clf.predict(X).tolist(), clf.predict_proba(X).shape
+    (['a', 'a', 'b', 'b'], (4, 2))
+    """
 
     _model_class = Softmax
 
@@ -248,7 +260,19 @@ class SoftmaxClassifier(_LinearEstimator):
 
 
 class TwoLayerNetClassifier(_FastvrClassifier):
-    """The course's two-layer ReLU network with a softmax loss, trained by minibatch SGD."""
+    """The course's two-layer ReLU network with a softmax loss, trained by minibatch SGD.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastvr.estimators import TwoLayerNetClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal(0, 0.3, (20, 2)), rng.normal(3, 0.3, (20, 2))])
+    >>> y = np.repeat([0, 1], 20)
+    >>> clf = TwoLayerNetClassifier(hidden_size=8, num_iters=200, random_state=0).fit(X, y)
+    >>> clf.score(X, y)
+    1.0
+    """
 
     def __init__(
         self,
@@ -271,6 +295,7 @@ class TwoLayerNetClassifier(_FastvrClassifier):
         self.random_state = random_state
 
     def fit(self, X: Any, y: Any) -> TwoLayerNetClassifier:
+        """Train on ``X`` (N, D) and labels ``y`` (any values); ``history_`` is kept."""
         X, y = self._validate(X, y, reset=True)
         codes = self._encode(y)
         with _seeded(self.random_state):

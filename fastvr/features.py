@@ -110,7 +110,17 @@ def hog_feature(im: Any) -> Any:
 
 
 def hog_features(imgs: Any) -> Any:
-    """:func:`hog_feature` of every image of ``imgs`` (N, H, W[, 3]) at once: ``(N, F)``."""
+    """:func:`hog_feature` of every image of ``imgs`` (N, H, W[, 3]) at once: ``(N, F)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastvr.features import hog_feature, hog_features
+    >>> imgs = np.random.default_rng(0).random((4, 32, 32, 3)) * 255
+    >>> feats = hog_features(imgs)
+    >>> feats.shape, bool(np.allclose(feats[2], hog_feature(imgs[2])))
+    ((4, 144), True)
+    """
     xp = array_api_compat.array_namespace(imgs)
     if not array_api_compat.is_numpy_namespace(xp):
         grey = rgb2gray(imgs) if imgs.ndim == 4 else xp.astype(imgs, xp.float64)
@@ -210,7 +220,16 @@ def color_histogram_hsv(
 def color_histograms_hsv(
     imgs: Any, nbin: int = 10, xmin: float = 0, xmax: float = 255, normalized: bool = True
 ) -> Any:
-    """:func:`color_histogram_hsv` of every image of ``imgs`` (N, H, W, 3) at once."""
+    """:func:`color_histogram_hsv` of every image of ``imgs`` (N, H, W, 3) at once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastvr.features import color_histograms_hsv
+    >>> hist = color_histograms_hsv(np.random.default_rng(0).random((4, 32, 32, 3)) * 255)
+    >>> hist.shape
+    (4, 10)
+    """
     xp = array_api_compat.array_namespace(imgs)
     return _hue_histograms(imgs, nbin, xmin, xmax, normalized, xp)
 
@@ -228,6 +247,17 @@ def batched_form(feature_fn: Callable) -> Callable | None:
 
     Knows :func:`hog_feature`, :func:`color_histogram_hsv` and ``functools.partial`` of
     them; a lambda wrapping them cannot be seen through (use ``partial`` instead).
+
+    Examples
+    --------
+    >>> import functools
+    >>> from fastvr.features import batched_form, color_histogram_hsv, hog_feature
+    >>> batched_form(hog_feature).__name__
+    'hog_features'
+    >>> batched_form(functools.partial(color_histogram_hsv, nbin=25)).keywords
+    {'nbin': 25}
+    >>> batched_form(lambda im: hog_feature(im)) is None
+    True
     """
     if isinstance(feature_fn, functools.partial) and feature_fn.func in _BATCHED:
         if feature_fn.args:

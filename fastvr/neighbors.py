@@ -16,6 +16,9 @@ from ._validation import check_int, check_same_features, check_samples
 from .ops import distances as _dist
 from .ops.neighbors import kneighbors as _kneighbors
 
+# The public surface; the rest serves the classifiers (build_index, query, distances).
+__all__ = ["kneighbors", "pairwise_distances"]
+
 
 def check_metric(metric: Any) -> str:
     """The canonical metric name (``"l2"`` or ``"l1"``) for ``metric`` or a ``ValueError``."""

@@ -48,7 +48,15 @@ def training_history(
     val_acc_history: Sequence[float] = (),
     title: str = "Training",
 ):
-    """Loss per iteration and, when given, train and validation accuracy per epoch."""
+    """Loss per iteration and, when given, train and validation accuracy per epoch.
+
+    Examples
+    --------
+    >>> from fastvr.plots import training_history
+    >>> fig = training_history([2.3, 1.9, 1.2], [0.3, 0.5], [0.28, 0.45], title="net")
+    >>> [ax.get_title() for ax in fig.axes]
+    ['net: loss', 'net: accuracy']
+    """
     with_accuracy = bool(len(train_acc_history) or len(val_acc_history))
     fig = _figure(height=6.0 if with_accuracy else 4.2)
     axes = fig.subplots(2 if with_accuracy else 1, 1, squeeze=False)[:, 0]
@@ -63,7 +71,17 @@ def training_history(
 
 
 def class_templates(W: Any, class_names: Sequence[str], image_shape: tuple[int, ...]):
-    """The learned weights of each class as an image (the bias row, if any, is dropped)."""
+    """The learned weights of each class as an image (the bias row, if any, is dropped).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastvr.plots import class_templates
+    >>> W = np.random.default_rng(0).normal(size=(8 * 8 + 1, 3))  # 8 x 8 grey, bias row last
+    >>> fig = class_templates(W, ["zero", "one", "two"], (8, 8))
+    >>> [ax.get_title() for ax in fig.axes]
+    ['zero', 'one', 'two']
+    """
     W = to_numpy(W)
     size = int(np.prod(image_shape))
     templates = W[:size, :].reshape(*image_shape, -1)
@@ -82,6 +100,13 @@ def hyperparameter_grid(results: Mapping[tuple[float, float], tuple[float, float
     """Train and validation accuracy over a (learning rate, regularisation) grid.
 
     ``results[(lr, reg)] = (train_accuracy, val_accuracy)``, the course's layout.
+
+    Examples
+    --------
+    >>> from fastvr.plots import hyperparameter_grid
+    >>> fig = hyperparameter_grid({(1e-7, 2.5e4): (0.37, 0.38), (1e-6, 2.5e4): (0.30, 0.29)})
+    >>> [ax.get_title() for ax in fig.axes[::2]]  # each heat map is followed by its colour bar
+    ['training accuracy', 'validation accuracy']
     """
     rates = sorted({lr for lr, _ in results})
     regs = sorted({reg for _, reg in results})

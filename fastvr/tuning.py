@@ -113,6 +113,19 @@ class GridResult:
         Combinations whose loss stopped being finite (their accuracies are still reported).
     best_params : tuple
         The ``(lr, reg)`` with the best validation accuracy among those that did not diverge.
+    stats : dict
+        ``(lr, reg) -> {"loss_history", "train_acc_history", "val_acc_history"}`` for
+        two-layer grids (empty for linear ones).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastvr.tuning import train_linear_grid
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.normal(size=(60, 5)), rng.integers(0, 3, 60)
+    >>> grid = train_linear_grid("svm", X, y, X, y, [1e-3, 1e-2], [0.0, 0.1], num_iters=20)
+    >>> sorted(grid.results) == sorted(grid.models) and grid.best_params in grid.results
+    True
     """
 
     results: dict[tuple[float, float], tuple[float, float]]

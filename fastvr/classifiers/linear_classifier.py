@@ -174,7 +174,21 @@ class LinearClassifier:
 
 
 class LinearSVM(LinearClassifier):
-    """A linear classifier trained with the multiclass SVM (hinge) loss."""
+    """A linear classifier trained with the multiclass SVM (hinge) loss.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastvr.classifiers import LinearSVM
+    >>> np.random.seed(0)
+    >>> X = np.hstack([np.random.randn(40, 3) + np.repeat([[0], [4]], 20, axis=0),
+    ...                np.ones((40, 1))])  # the bias trick: a column of ones
+    >>> y = np.repeat([0, 1], 20)
+    >>> svm = LinearSVM()
+    >>> _ = svm.train(X, y, learning_rate=1e-2, num_iters=200, batch_size=20)
+    >>> float(np.mean(svm.predict(X) == y))
+    1.0
+    """
 
     _data_loss = staticmethod(hinge_loss)
 
@@ -183,7 +197,21 @@ class LinearSVM(LinearClassifier):
 
 
 class Softmax(LinearClassifier):
-    """A linear classifier trained with the softmax (cross-entropy) loss."""
+    """A linear classifier trained with the softmax (cross-entropy) loss.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastvr.classifiers import Softmax
+    >>> np.random.seed(0)
+    >>> X = np.hstack([np.random.randn(40, 3) + np.repeat([[0], [4]], 20, axis=0),
+    ...                np.ones((40, 1))])
+    >>> y = np.repeat([0, 1], 20)
+    >>> softmax = Softmax()
+    >>> history = softmax.train(X, y, learning_rate=1e-1, num_iters=200, batch_size=20)
+    >>> history[-1] < history[0]
+    True
+    """
 
     _data_loss = staticmethod(softmax_cross_entropy)
 
