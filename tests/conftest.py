@@ -26,15 +26,15 @@ class StrictOffHost:
     """
 
     def __init__(self):
-        self._xp = pytest.importorskip("array_api_strict")
-        self.device = self._xp.Device("device1")
+        self.module = pytest.importorskip("array_api_strict")
+        self.device = self.module.Device("device1")
 
     def asarray(self, obj, **kwargs):
         kwargs.setdefault("device", self.device)
-        return self._xp.asarray(obj, **kwargs)
+        return self.module.asarray(obj, **kwargs)
 
     def __getattr__(self, name):
-        return getattr(self._xp, name)
+        return getattr(self.module, name)
 
 
 @pytest.fixture(params=["numpy", "array_api_strict", "strict_off_host", "cupy"])
@@ -55,7 +55,7 @@ def compute_off_host(monkeypatch) -> str:
     An explicit ``"numpy"`` choice still computes on numpy.
     """
     stand_in = StrictOffHost()
-    place = Placement("array_api_strict", stand_in._xp, stand_in.device, host_caller=True)
+    place = Placement("array_api_strict", stand_in.module, stand_in.device, host_caller=True)
     on_host = _arrays._placement_of_backend
 
     def placement_of_backend(resolved):
