@@ -1,8 +1,10 @@
-"""Numba-CUDA loops: the reference distance paths for GPU arrays.
+"""Numba-CUDA loops for GPU arrays: the reference distance paths, the course's naive losses
+and the one-pass top-k selection behind k-NN on CuPy.
 
 The functions take any arrays Numba-CUDA accepts (CuPy arrays through
 ``__cuda_array_interface__``, or numpy arrays under ``NUMBA_ENABLE_CUDASIM=1``) and launch on
-the current stream. Sums accumulate in float64.
+Numba's default (legacy) stream, which runs after work queued on CuPy's blocking streams.
+Sums accumulate in float64.
 """
 
 from __future__ import annotations
