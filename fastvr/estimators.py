@@ -5,8 +5,8 @@ attributes ending in ``_``, ``classes_`` with arbitrary label values, so fastvr 
 ``Pipeline`` and ``GridSearchCV``. Needs scikit-learn 1.6 or later
 (``pip install 'fastvr[sklearn]'``).
 
-numpy inputs go through scikit-learn's own validation; CuPy inputs are validated by fastvr and
-stay on the GPU (outputs follow inputs).
+numpy inputs go through scikit-learn's own validation; CuPy inputs (or any other array-API
+library's) are validated by fastvr and stay on their device (outputs follow inputs).
 """
 
 from __future__ import annotations
@@ -53,11 +53,16 @@ def _seeded(random_state: Any) -> Iterator[None]:
         np.random.set_state(saved)
 
 
+def _off_host(x: Any) -> bool:
+    """An array of a non-numpy array-API library (CuPy, ...): kept where it lives."""
+    return array_api_compat.is_array_api_obj(x) and not array_api_compat.is_numpy_array(x)
+
+
 class _FastvrClassifier(ClassifierMixin, BaseEstimator):
     """Shared validation, label encoding and hand-back for the estimators below."""
 
     def _validate(self, X: Any, y: Any = None, *, reset: bool) -> tuple[Any, Any]:
-        if array_api_compat.is_cupy_array(X):  # fastvr checks it, on the device
+        if _off_host(X):  # fastvr checks it, on its device
             return X, y
         if y is None:
             return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32]), None
@@ -66,12 +71,13 @@ class _FastvrClassifier(ClassifierMixin, BaseEstimator):
 
     def _encode(self, y: Any) -> Any:
         """Labels as codes 0..n_classes-1 (``classes_`` keeps the values), where ``y`` lives."""
-        host = to_numpy(y) if array_api_compat.is_cupy_array(y) else y
+        host = to_numpy(y) if _off_host(y) else y
         check_classification_targets(host)
         self.classes_, codes = np.unique(np.asarray(host), return_inverse=True)
         codes = codes.astype(np.int64)
-        if array_api_compat.is_cupy_array(y):  # one small copy back: the labels stay on the GPU
-            return array_api_compat.array_namespace(y).asarray(codes)
+        if _off_host(y):  # one small copy back: the labels stay on their device
+            xp = array_api_compat.array_namespace(y)
+            return xp.asarray(codes, device=array_api_compat.device(y))
         return codes
 
     def _decode(self, codes: Any) -> Any:

@@ -73,3 +73,30 @@ def test_random_state_leaves_the_global_state_alone(rng):
     b = LinearSVMClassifier(random_state=0).fit(X, y)
     np.testing.assert_array_equal(fastvr.to_numpy(a.model_.W), fastvr.to_numpy(b.model_.W))
     np.testing.assert_array_equal(np.random.get_state()[1], before)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
+def test_device_arrays_stay_on_their_device(estimator, rng):
+    """The CuPy input path, rehearsed on the off-host stand-in: fastvr validates, fits and
+    predicts where the arrays live, and the answers equal the numpy ones."""
+    from sklearn.base import clone
+
+    from .conftest import StrictOffHost, placed
+
+    X, names = _blobs(rng, n=90)
+    y = np.searchsorted(["ant", "bee", "cow"], names) * 10  # numeric labels 0, 10, 20
+    estimator = clone(estimator)
+    if "random_state" in estimator.get_params():
+        estimator.set_params(random_state=0)
+    device = StrictOffHost()
+    Xd, yd = device.asarray(X), device.asarray(y)
+    on_device = clone(estimator).fit(Xd, yd)
+    on_host = clone(estimator).fit(X, y)
+    np.testing.assert_array_equal(on_device.classes_, [0, 10, 20])
+    predicted = on_device.predict(Xd)
+    assert placed(predicted) == placed(Xd)
+    np.testing.assert_array_equal(fastvr.to_numpy(predicted), on_host.predict(X))
+    if hasattr(estimator, "predict_proba"):
+        proba = on_device.predict_proba(Xd)
+        assert placed(proba) == placed(Xd)
+        np.testing.assert_allclose(fastvr.to_numpy(proba), on_host.predict_proba(X), rtol=1e-10)
