@@ -14,7 +14,7 @@ import pytest
 import fastvr
 from fastvr._backend import cuda_device_count
 
-from .conftest import to_xp
+from .conftest import StrictOffHost, to_xp
 
 NO_GPU = cuda_device_count() == 0
 
@@ -159,3 +159,17 @@ def test_array_helpers_match_loops_on_every_backend(xp, rng):
     np.testing.assert_array_equal(fastvr.to_numpy(target), want)
     clamped = _extras.clamp_min_(to_xp(xp, np.array([-1.0, 2.0])), 0.0, xp=ns)
     np.testing.assert_array_equal(fastvr.to_numpy(clamped), [0.0, 2.0])
+
+
+def test_bincount_portability_path_is_linear_in_memory(rng):
+    """200000 values into 50000 bins: a one-hot formulation would need 80 GB."""
+    from fastvr._backend import _extras
+
+    stand_in = StrictOffHost()
+    values = rng.integers(0, 50000, 200000)
+    weights = rng.random(200000) * 300
+    got = _extras.bincount(
+        stand_in.asarray(values), stand_in.asarray(weights), 50000, xp=stand_in.module
+    )
+    want = np.bincount(values, weights=weights, minlength=50000)
+    np.testing.assert_allclose(fastvr.to_numpy(got), want, rtol=1e-13)
