@@ -29,7 +29,7 @@ except ImportError as exc:  # missing, or older than 1.6 (no validate_data)
 
 from ._backend import library_of, placement_with_state, to_numpy
 from .classifiers import KNearestNeighbor, LinearSVM, Softmax, TwoLayerNet
-from .ops.neighbors import vote
+from .ops.neighbors import class_counts
 
 
 @contextlib.contextmanager
@@ -123,36 +123,32 @@ class KNNClassifier(_FastvrClassifier):
         self.model_ = model
         return self
 
-    def _neighbor_codes(self, X: Any) -> Any:
-        """Encoded labels (N, n_neighbors) of each row's nearest training rows."""
+    def _n_neighbors(self) -> Any:
+        """``n_neighbors``, with scikit-learn's message when it exceeds the training set."""
         k, n_fit = self.n_neighbors, self.model_.y_train.shape[0]
         if isinstance(k, (int, np.integer)) and k > n_fit:
             raise ValueError(
                 f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k}, "
                 f"n_samples_fit = {n_fit}, n_samples = {n_fit}"
             )
-        codes = self.model_.y_train  # the encoded labels, on the fitted device
-        # Query with X already on that device, so the indices come back there, not via the host.
-        _, idx = self.model_.kneighbors(placement_with_state(X, state=(codes,)).put(X), k=k)
-        xp = array_api_compat.array_namespace(codes)
-        return xp.reshape(xp.take(codes, xp.reshape(idx, (-1,))), idx.shape)
+        return k
 
     def _predict_codes(self, X: Any) -> Any:
-        codes = self._neighbor_codes(X)
-        xp = array_api_compat.array_namespace(codes)
-        return self._follow(X, vote(codes, len(self.classes_), xp=xp))
+        # The model was trained on the codes, so its own vote is the code to decode.
+        return self.model_.predict(X, k=self._n_neighbors())
 
     def predict_proba(self, X: Any) -> Any:
         """Fraction of the ``n_neighbors`` neighbours in each class (columns: ``classes_``)."""
         check_is_fitted(self)
         X, _ = self._validate(X, reset=False)
-        codes = self._neighbor_codes(X)
+        k = self._n_neighbors()
+        codes = self.model_.y_train  # the encoded labels, on the fitted device
+        # Query with X already on that device, so the indices come back there, not via the host.
+        _, idx = self.model_.kneighbors(placement_with_state(X, state=(codes,)).put(X), k=k)
         xp = array_api_compat.array_namespace(codes)
-        classes = xp.arange(
-            len(self.classes_), dtype=codes.dtype, device=array_api_compat.device(codes)
-        )
-        counts = xp.sum(xp.astype(codes[:, :, None] == classes[None, None, :], xp.float64), axis=1)
-        return self._follow(X, counts / codes.shape[1])
+        neighbor_codes = xp.reshape(xp.take(codes, xp.reshape(idx, (-1,))), idx.shape)
+        counts = class_counts(neighbor_codes, len(self.classes_), xp=xp)
+        return self._follow(X, xp.astype(counts, xp.float64) / k)
 
     @staticmethod
     def _follow(X: Any, result: Any) -> Any:

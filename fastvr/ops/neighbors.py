@@ -81,6 +81,21 @@ def _smallest_k_cuda(D: Any, k: int, *, xp: ModuleType) -> tuple[Any, Any]:
     return values, indices
 
 
+def class_counts(neighbor_labels: Any, n_classes: int, *, xp: ModuleType) -> Any:
+    """How many of each row's neighbours carry each code in ``[0, n_classes)``: (N, C).
+
+    Examples
+    --------
+    >>> import numpy as np, array_api_compat.numpy as xp
+    >>> class_counts(np.array([[2, 1, 2]]), 3, xp=xp)
+    array([[0, 1, 2]])
+    """
+    classes = xp.arange(n_classes, dtype=neighbor_labels.dtype, device=device(neighbor_labels))
+    return xp.sum(
+        xp.astype(neighbor_labels[:, :, None] == classes[None, None, :], xp.int32), axis=1
+    )
+
+
 def vote(neighbor_labels: Any, n_classes: int, *, xp: ModuleType) -> Any:
     """Majority label of each row of ``neighbor_labels`` (codes in ``[0, n_classes)``).
 
@@ -92,11 +107,7 @@ def vote(neighbor_labels: Any, n_classes: int, *, xp: ModuleType) -> Any:
     >>> vote(np.array([[2, 1, 2, 1], [0, 0, 1, 2]]), 3, xp=xp)
     array([1, 0])
     """
-    classes = xp.arange(n_classes, dtype=neighbor_labels.dtype, device=device(neighbor_labels))
-    counts = xp.sum(
-        xp.astype(neighbor_labels[:, :, None] == classes[None, None, :], xp.int32), axis=1
-    )
-    return xp.argmax(counts, axis=1)
+    return xp.argmax(class_counts(neighbor_labels, n_classes, xp=xp), axis=1)
 
 
 def kneighbors(
