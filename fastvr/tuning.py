@@ -3,6 +3,7 @@ and hyper-parameter grids of linear classifiers trained in one batched run."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,7 +12,7 @@ import numpy as np
 from array_api_compat import device
 
 from . import neighbors as _nb
-from ._backend import placement_for, to_numpy
+from ._backend import Placement, placement_for, to_numpy
 from ._training import minibatches
 from ._validation import check_int, check_labels, check_real, check_samples
 from .ops.neighbors import vote
@@ -214,27 +215,26 @@ def train_linear_grid(
     if model not in kinds:
         raise ValueError(f"model must be 'svm', 'softmax', LinearSVM or Softmax; got {model!r}")
     cls, data_loss = kinds[model]
-    place, X, y, X_val, y_val, combos, num_iters, batch_size = _grid_inputs(
+    run = _grid_inputs(
         X, y, X_val, y_val, learning_rates, regularization_strengths, num_iters, batch_size
     )
+    place, X, y, combos = run.place, run.X, run.y, run.combos
     xp = place.xp
-    num_classes = int(max(int(xp.max(y)), int(xp.max(y_val)))) + 1
     g, dim = len(combos), X.shape[1]
     with place.active():
-        W0 = place.put(0.001 * np.random.randn(dim, num_classes))
+        W0 = place.put(0.001 * np.random.randn(dim, run.num_classes))
         W = xp.astype(xp.stack([W0] * g, axis=1), X.dtype)  # (D, G, C)
-        rates = xp.asarray([lr for lr, _ in combos], dtype=X.dtype, device=device(X))
-        regs = xp.asarray([reg for _, reg in combos], dtype=X.dtype, device=device(X))
+        rates, regs = run.rates, run.regs
         losses = []
         with np.errstate(over="ignore", invalid="ignore"):
-            for rows in minibatches(place, X.shape[0], batch_size, num_iters):
+            for rows in minibatches(place, X.shape[0], run.batch_size, run.num_iters):
                 loss, dW = grouped_linear_loss(
                     W, xp.take(X, rows, axis=0), xp.take(y, rows), regs, data_loss, xp=xp
                 )
                 losses.append(loss)
                 W -= rates[None, :, None] * dW
-            train_acc = _grouped_accuracy(X, y, W, xp)
-            val_acc = _grouped_accuracy(X_val, y_val, W, xp)
+            train_acc = to_numpy(_grouped_accuracy(X, y, W, xp))
+            val_acc = to_numpy(_grouped_accuracy(run.X_val, run.y_val, W, xp))
         history = to_numpy(xp.stack(losses, axis=1)) if losses else np.zeros((g, 0))
     result = GridResult({}, {}, {})
     for i, combo in enumerate(combos):
@@ -243,6 +243,23 @@ def train_linear_grid(
         result.add(combo, trained, history[i], train_acc[i], val_acc[i])
     result.choose_best()
     return result
+
+
+@dataclass(frozen=True)
+class _GridRun:
+    """Validated, placed inputs of a grid run and its (lr, reg) combinations."""
+
+    place: Placement
+    X: Any
+    y: Any
+    X_val: Any
+    y_val: Any
+    combos: list[tuple[float, float]]
+    num_iters: int
+    batch_size: int
+    num_classes: int
+    rates: Any  # (G,) learning rates, on the device in X's dtype
+    regs: Any  # (G,) regularisation strengths, likewise
 
 
 def _grid_inputs(
@@ -254,8 +271,8 @@ def _grid_inputs(
     regularization_strengths: Sequence[float],
     num_iters: int,
     batch_size: int,
-):
-    """Validated, placed inputs of a grid run, and its (lr, reg) combinations."""
+) -> _GridRun:
+    """Check and place a grid run's inputs (every error before any work)."""
     place = placement_for(X, y, X_val, y_val)
     X = check_samples(X, "X", place)
     y = check_labels(y, "y", X.shape[0], place)
@@ -275,15 +292,26 @@ def _grid_inputs(
         raise ValueError("learning_rates and regularization_strengths must not be empty")
     num_iters = check_int(num_iters, "num_iters", low=0)
     batch_size = check_int(batch_size, "batch_size", low=1)
-    return place, X, y, X_val, y_val, combos, num_iters, batch_size
+    xp = place.xp
+    num_classes = int(max(int(xp.max(y)), int(xp.max(y_val)))) + 1
+    rates, regs = (
+        xp.asarray([combo[i] for combo in combos], dtype=X.dtype, device=device(X)) for i in (0, 1)
+    )
+    return _GridRun(
+        place, X, y, X_val, y_val, combos, num_iters, batch_size, num_classes, rates, regs
+    )
 
 
-def _grouped_accuracy(X: Any, y: Any, W: Any, xp: Any) -> np.ndarray:
-    """Accuracy of each of the G models in ``W`` (D, G, C) on ``X``: numpy array (G,)."""
+def _accuracy_per_model(scores: Any, y: Any, xp: Any) -> Any:
+    """Accuracy of each of G models from their scores (N, G, C): a (G,) device array."""
+    return xp.mean(xp.astype(xp.argmax(scores, axis=2) == y[:, None], xp.float64), axis=0)
+
+
+def _grouped_accuracy(X: Any, y: Any, W: Any, xp: Any) -> Any:
+    """Accuracy of each of the G linear models in ``W`` (D, G, C) on ``X``."""
     d, g, c = W.shape
     scores = xp.reshape(X @ xp.reshape(W, (d, g * c)), (X.shape[0], g, c))
-    correct = xp.astype(xp.argmax(scores, axis=2) == y[:, None], xp.float64)
-    return to_numpy(xp.mean(correct, axis=0))
+    return _accuracy_per_model(scores, y, xp)
 
 
 def train_two_layer_grid(
@@ -324,15 +352,16 @@ def train_two_layer_grid(
     from .classifiers import TwoLayerNet
     from .ops.nets import grouped_two_layer_loss, grouped_two_layer_scores
 
-    place, X, y, X_val, y_val, combos, num_iters, batch_size = _grid_inputs(
+    decay = check_real(learning_rate_decay, "learning_rate_decay")
+    hidden_size = check_int(hidden_size, "hidden_size", low=1)
+    run = _grid_inputs(
         X, y, X_val, y_val, learning_rates, regularization_strengths, num_iters, batch_size
     )
+    place, X, y, X_val, y_val, combos = run.place, run.X, run.y, run.X_val, run.y_val, run.combos
+    batch_size = run.batch_size
     xp = place.xp
-    decay = check_real(learning_rate_decay, "learning_rate_decay")
-    num_classes = int(max(int(xp.max(y)), int(xp.max(y_val)))) + 1
-    template = TwoLayerNet(
-        X.shape[1], check_int(hidden_size, "hidden_size", low=1), num_classes, std=std
-    )  # draws W1 then W2, as one by one would
+    # Draws W1 then W2, as one by one would; the trained nets below are copies of it.
+    template = TwoLayerNet(X.shape[1], hidden_size, run.num_classes, std=std)
     g = len(combos)
     iterations_per_epoch = max(X.shape[0] / batch_size, 1)
     with place.active():
@@ -343,17 +372,16 @@ def train_two_layer_grid(
             "W2": xp.stack([start["W2"]] * g, axis=0),
             "b2": xp.stack([start["b2"]] * g, axis=0),
         }
-        rates = xp.asarray([lr for lr, _ in combos], dtype=X.dtype, device=device(X))
-        regs = xp.asarray([reg for _, reg in combos], dtype=X.dtype, device=device(X))
+        rates, regs = run.rates, run.regs
         shapes = {"W1": (1, g, 1), "b1": (g, 1), "W2": (g, 1, 1), "b2": (g, 1)}
         losses, train_acc, val_acc = [], [], []
 
         def accuracy(Xs: Any, ys: Any) -> Any:
-            scores, _ = grouped_two_layer_scores(Xs, params, xp=xp)
-            return xp.mean(xp.astype(xp.argmax(scores, axis=2) == ys[:, None], xp.float64), axis=0)
+            return _accuracy_per_model(grouped_two_layer_scores(Xs, params, xp=xp)[0], ys, xp)
 
         with np.errstate(over="ignore", invalid="ignore"):
-            for it, rows in enumerate(minibatches(place, X.shape[0], batch_size, num_iters)):
+            batches = minibatches(place, X.shape[0], batch_size, run.num_iters)
+            for it, rows in enumerate(batches):
                 X_batch, y_batch = xp.take(X, rows, axis=0), xp.take(y, rows)
                 loss, grads = grouped_two_layer_loss(X_batch, y_batch, params, regs, xp=xp)
                 losses.append(loss)
@@ -370,15 +398,13 @@ def train_two_layer_grid(
         ]
     result = GridResult({}, {}, {})
     for i, combo in enumerate(combos):
-        net = TwoLayerNet(X.shape[1], hidden_size, num_classes, std=std)
-        net.params.update(
-            {
-                "W1": xp.asarray(params["W1"][:, i, :], copy=True),
-                "b1": xp.asarray(params["b1"][i, :], copy=True),
-                "W2": xp.asarray(params["W2"][i, ...], copy=True),
-                "b2": xp.asarray(params["b2"][i, :], copy=True),
-            }
-        )
+        net = copy.copy(template)  # no fresh random draws: the parameters are replaced
+        net.params = {
+            "W1": xp.asarray(params["W1"][:, i, :], copy=True),
+            "b1": xp.asarray(params["b1"][i, :], copy=True),
+            "W2": xp.asarray(params["W2"][i, ...], copy=True),
+            "b2": xp.asarray(params["b2"][i, :], copy=True),
+        }
         result.add(combo, net, gathered[0][i], final_train[i], final_val[i])
         result.stats[combo] = {
             "loss_history": result.histories[combo],
