@@ -27,7 +27,7 @@ except ImportError as exc:  # missing, or older than 1.6 (no validate_data)
         "fastvr.estimators needs scikit-learn 1.6 or later: pip install 'fastvr[sklearn]'"
     ) from exc
 
-from ._backend import library_of, placement_with_state, to_numpy
+from ._backend import library_of, placement_with_state, take_nd, to_numpy
 from .classifiers import KNearestNeighbor, LinearSVM, Softmax, TwoLayerNet
 from .ops.neighbors import class_counts
 
@@ -146,8 +146,7 @@ class KNNClassifier(_FastvrClassifier):
         # Query with X already on that device, so the indices come back there, not via the host.
         _, idx = self.model_.kneighbors(placement_with_state(X, state=(codes,)).put(X), k=k)
         xp = array_api_compat.array_namespace(codes)
-        neighbor_codes = xp.reshape(xp.take(codes, xp.reshape(idx, (-1,))), idx.shape)
-        counts = class_counts(neighbor_codes, len(self.classes_), xp=xp)
+        counts = class_counts(take_nd(codes, idx, xp=xp), len(self.classes_), xp=xp)
         return self._follow(X, xp.astype(counts, xp.float64) / k)
 
     @staticmethod

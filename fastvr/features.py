@@ -15,7 +15,7 @@ import array_api_compat
 import numpy as np
 
 from . import _config
-from ._backend import bincount, itemsize, placement_for
+from ._backend import bincount, itemsize, placement_for, take_nd
 from ._validation import check_samples
 from .ops.distances import blocks
 
@@ -151,11 +151,6 @@ def _hue(rgb: Any, xp: Any) -> Any:
     return (xp.where(positive, hue, 0.0) / 6.0) % 1.0
 
 
-def _take_flat(table: Any, index: Any, xp: Any) -> Any:
-    """``table[index]`` for an index array of any shape (``take`` wants 1-D indices)."""
-    return xp.reshape(xp.take(table, xp.reshape(index, (-1,))), index.shape)
-
-
 def _histogram_bin(values: Any, edges: list[float], xp: Any) -> Any:
     """np.histogram's bin of each value for sorted ``edges``: ``[e_k, e_k+1)``, the last bin
     closed. Values outside ``[e_0, e_last]`` get -1."""
@@ -165,8 +160,8 @@ def _histogram_bin(values: Any, edges: list[float], xp: Any) -> Any:
     width = (edges[-1] - edges[0]) / nbin
     k = xp.astype(xp.clip(xp.floor((values - edges[0]) / width), min=0.0, max=nbin - 1.0), xp.int64)
     # the estimate can be one off where rounding meets an edge: settle it on the edges
-    k = k - xp.astype((values < _take_flat(edge, k, xp)) & (k > 0), xp.int64)
-    k = k + xp.astype((values >= _take_flat(edge, k + 1, xp)) & (k < nbin - 1), xp.int64)
+    k = k - xp.astype((values < take_nd(edge, k, xp=xp)) & (k > 0), xp.int64)
+    k = k + xp.astype((values >= take_nd(edge, k + 1, xp=xp)) & (k < nbin - 1), xp.int64)
     inside = (values >= edges[0]) & (values <= edges[-1])
     return xp.where(inside, k, -1)
 

@@ -12,7 +12,7 @@ import numpy as np
 from array_api_compat import device
 
 from . import neighbors as _nb
-from ._backend import Placement, placement_for, to_numpy
+from ._backend import Placement, placement_for, take_nd, to_numpy
 from ._training import minibatches
 from ._validation import check_int, check_labels, check_real, check_samples
 from .ops.neighbors import vote
@@ -88,9 +88,7 @@ def cross_validate_k(
                 squared=True,
             )
             train_codes = xp.take(codes, train_rows)
-            neighbor_codes = xp.reshape(
-                xp.take(train_codes, xp.reshape(nearest, (-1,))), nearest.shape
-            )
+            neighbor_codes = take_nd(train_codes, nearest, xp=xp)
             truth = xp.take(codes, test_rows)
             for k in ks:
                 predicted = vote(neighbor_codes[:, :k], classes.shape[0], xp=xp)

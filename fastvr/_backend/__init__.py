@@ -17,6 +17,7 @@ from ._extras import (
     row_sq_norms,
     scatter_rows,
     scatter_set,
+    take_nd,
 )
 from ._select import (
     BACKEND_NAMES,
@@ -50,6 +51,7 @@ __all__ = [
     "row_sq_norms",
     "scatter_rows",
     "scatter_set",
+    "take_nd",
     "to_numpy",
     "use",
 ]

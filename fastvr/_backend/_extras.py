@@ -33,6 +33,12 @@ def argpartition(x: Any, kth: int, *, xp: ModuleType) -> Any:
     return xp.argsort(x, axis=-1, stable=True)
 
 
+def take_nd(table: Any, index: Any, *, xp: ModuleType) -> Any:
+    """``table[index]`` for a 1-D ``table`` and an integer ``index`` array of any shape (the
+    standard's ``take`` wants 1-D indices)."""
+    return xp.reshape(xp.take(table, xp.reshape(index, (-1,))), index.shape)
+
+
 def scatter_set(x: Any, rows: Any, cols: Any, values: Any, *, xp: ModuleType) -> None:
     """``x[rows, cols] = values`` in place (the standard has no integer-array assignment)."""
     native = _native(xp)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import neighbors as _nb
-from .._backend import Placement, placement_for
+from .._backend import Placement, placement_for, take_nd
 from .._config import _check_mib
 from .._validation import check_int, check_labels, check_same_features, check_samples
 from ..ops.neighbors import smallest_k, vote
@@ -176,6 +176,6 @@ class KNearestNeighbor:
     def _vote(idx: Any, fitted: _Fitted) -> Any:
         xp = fitted.index.xp
         with fitted.place.active():
-            neighbor_codes = xp.reshape(xp.take(fitted.codes, xp.reshape(idx, (-1,))), idx.shape)
+            neighbor_codes = take_nd(fitted.codes, idx, xp=xp)
             winners = vote(neighbor_codes, fitted.classes.shape[0], xp=xp)
             return xp.take(fitted.classes, winners)
