@@ -15,12 +15,15 @@ from ..ops.losses import hinge_loss, linear_loss, naive_linear_loss, softmax_cro
 DATA_LOSSES = {"svm": hinge_loss, "softmax": softmax_cross_entropy}
 
 
-def check_labels_fit_weights(y: Any, num_classes: int, *, xp: Any) -> None:
-    """``ValueError`` if a label has no column in the weights."""
+def check_labels_fit_weights(
+    y: Any, num_classes: int, *, xp: Any, name: str = "y", holder: str = "W has {} columns"
+) -> None:
+    """``ValueError`` if a label has no column in the weights (``holder`` names them)."""
     top = int(xp.max(y))
     if top >= num_classes:
         raise ValueError(
-            f"y holds label {top} but W has {num_classes} columns (labels 0..{num_classes - 1})"
+            f"{name} holds label {top} but {holder.format(num_classes)} "
+            f"(labels 0..{num_classes - 1})"
         )
 
 

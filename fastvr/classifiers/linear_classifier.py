@@ -77,14 +77,14 @@ class LinearClassifier:
         >>> len(history), type(history[0])
         (20, <class 'float'>)
         """
-        place = self._placement(X, y)
-        xp = place.xp
-        X = check_samples(X, "X", place)
-        y = check_labels(y, "y", X.shape[0], place)
         learning_rate = check_real(learning_rate, "learning_rate")
         reg = check_real(reg, "reg", low=0.0)
         num_iters = check_int(num_iters, "num_iters", low=0)
         batch_size = check_int(batch_size, "batch_size", low=1)
+        place = self._placement(X, y)
+        xp = place.xp
+        X = check_samples(X, "X", place)
+        y = check_labels(y, "y", X.shape[0], place)
         num_train = X.shape[0]
         with place.active():
             W = self._initial_weights(X, y, place)

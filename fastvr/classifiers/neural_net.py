@@ -147,6 +147,11 @@ class TwoLayerNet:
         >>> stats["loss_history"][-1]  # the notebook prints 0.017149607938732093
         0.017149607938732093
         """
+        learning_rate = check_real(learning_rate, "learning_rate")
+        learning_rate_decay = check_real(learning_rate_decay, "learning_rate_decay")
+        reg = check_real(reg, "reg", low=0.0)
+        num_iters = check_int(num_iters, "num_iters", low=0)
+        batch_size = check_int(batch_size, "batch_size", low=1)
         place, X, params = self._prepare(X, y, X_val, y_val)
         xp = place.xp
         y = check_labels(y, "y", X.shape[0], place)
@@ -154,17 +159,11 @@ class TwoLayerNet:
         if X_val.shape[1] != X.shape[1]:
             raise ValueError(f"X_val has {X_val.shape[1]} features but X has {X.shape[1]}")
         y_val = check_labels(y_val, "y_val", X_val.shape[0], place)
+        outputs = params["W2"].shape[1]
         for name, labels in (("y", y), ("y_val", y_val)):
-            top = int(xp.max(labels))
-            if top >= params["W2"].shape[1]:
-                raise ValueError(
-                    f"{name} holds label {top} but the network has {params['W2'].shape[1]} outputs"
-                )
-        learning_rate = check_real(learning_rate, "learning_rate")
-        learning_rate_decay = check_real(learning_rate_decay, "learning_rate_decay")
-        reg = check_real(reg, "reg", low=0.0)
-        num_iters = check_int(num_iters, "num_iters", low=0)
-        batch_size = check_int(batch_size, "batch_size", low=1)
+            check_labels_fit_weights(
+                labels, outputs, xp=xp, name=name, holder="the network has {} outputs"
+            )
         for name, value in params.items():
             check_finite(value, name, xp=xp)
 
