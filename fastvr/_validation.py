@@ -9,7 +9,14 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from ._backend import Placement, float_dtype_for, library_of
+from ._backend import (
+    Placement,
+    blas_readable,
+    blas_ready,
+    float_dtype_for,
+    library_of,
+    native_namespace,
+)
 
 
 def _as_array(x: Any, name: str) -> Any:
@@ -39,12 +46,16 @@ def check_samples(
     ndim: int = 2,
     layout: str = "(n_samples, n_features)",
     finite: bool = True,
+    products: bool = True,
 ) -> Any:
     """``X`` as a finite, non-empty floating array of ``ndim`` dimensions on ``place``.
 
     Integer data (uint8 images included) is converted to float64 before any arithmetic,
     so nothing wraps around; floating data keeps its dtype. ``finite=False`` leaves the
-    NaN/inf check (a pass over the data) to the caller, see :func:`check_finite`.
+    NaN/inf check (a pass over the data) to the caller, see :func:`check_finite`. A layout
+    a matrix product cannot read in place is copied once (see ``blas_ready``), unless
+    ``products=False``: data that is only gathered row by row (training minibatches).
+    The caller's array is never modified.
     """
     X = _as_array(X, name)
     if _kind(X) not in ("real floating", "integral"):
@@ -56,6 +67,8 @@ def check_samples(
         raise ValueError(f"{name} must not be empty; got shape {X.shape}")
     X, xp = place.put(X), place.xp
     X = xp.astype(X, float_dtype_for(X.dtype, xp=xp), copy=False)
+    if products:
+        X = blas_ready(X, xp=xp)
     if finite:
         check_finite(X, name, xp=xp)
     return X
@@ -66,8 +79,18 @@ def check_finite(X: Any, name: str, *, xp: Any) -> None:
 
     One pass: a sum is finite whenever every entry is (barring overflow), and NaN or ±inf
     in the data always makes it non-finite. Only a non-finite sum pays for the exact test.
+    The row sums of a matrix are one matrix-vector product: BLAS reads any layout at memory
+    speed on every core, about twice as fast as a reduction here.
     """
-    if bool(xp.isfinite(xp.sum(X))):
+    if X.ndim == 2 and native_namespace(xp) is not None:
+        # finiteness ignores order: read reversed axes forwards, so BLAS can
+        X = X[:: -1 if X.strides[0] < 0 else 1, :: -1 if X.strides[1] < 0 else 1]
+    if X.ndim == 2 and (native_namespace(xp) is None or blas_readable(X)):
+        ones = xp.ones(X.shape[1], dtype=X.dtype, device=array_api_compat.device(X))
+        total = xp.sum(X @ ones)
+    else:
+        total = xp.sum(X)
+    if bool(xp.isfinite(total)):
         return
     # min and max propagate NaN and expose ±inf; a finite pair means the sum overflowed.
     if not bool(xp.isfinite(xp.min(X)) & xp.isfinite(xp.max(X))):

@@ -127,8 +127,8 @@ def pairwise_distances(
     if squared and metric != "l2":
         raise ValueError(f"squared=True only applies to metric='l2'; got metric={metric!r}")
     place = placement_for(X, Y)
-    X = check_samples(X, "X", place)
-    Y = X if Y is None else check_samples(Y, "Y", place)
+    X = check_samples(X, "X", place, products=False)  # centred (copied) before any product
+    Y = X if Y is None else check_samples(Y, "Y", place, products=False)
     check_same_features(X, Y, "X", "Y")
     X, Y = common_dtype(X, Y, place.xp)
     index = build_index(Y, place, metric)
@@ -168,8 +168,8 @@ def kneighbors(
     """
     metric = check_metric(metric)
     place = placement_for(X, Y)
-    X = check_samples(X, "X", place)
-    Y = check_samples(Y, "Y", place)
+    X = check_samples(X, "X", place, products=False)  # centred (copied) before any product
+    Y = check_samples(Y, "Y", place, products=False)
     check_same_features(X, Y, "X", "Y")
     k = check_int(k, "k", low=1, high=Y.shape[0])
     X, Y = common_dtype(X, Y, place.xp)

@@ -12,7 +12,15 @@ import numpy as np
 from array_api_compat import device
 
 from . import neighbors as _nb
-from ._backend import Placement, placement_for, take_nd, to_numpy
+from ._backend import (
+    Placement,
+    blas_ready,
+    placement_for,
+    rows_for_gathers,
+    take_nd,
+    take_rows,
+    to_numpy,
+)
 from ._training import minibatches
 from ._validation import check_int, check_labels, check_real, check_samples
 from .ops.neighbors import vote
@@ -63,7 +71,7 @@ def cross_validate_k(
     """
     metric = _nb.check_metric(metric)
     place = placement_for(X, y)
-    X = check_samples(X, "X", place)
+    X = check_samples(X, "X", place, products=False)  # folds are gathered copies
     y = check_labels(y, "y", X.shape[0], place)
     num_folds = check_int(num_folds, "num_folds", low=2, high=X.shape[0])
     if len(k_choices) == 0:
@@ -79,17 +87,17 @@ def cross_validate_k(
         for fold in folds:
             train_rows = place.put(np.setdiff1d(np.arange(X.shape[0]), fold))
             test_rows = place.put(fold)
-            index = _nb.build_index(xp.take(X, train_rows, axis=0), place, metric)
+            index = _nb.build_index(take_rows(X, train_rows, xp=xp), place, metric)
             _, nearest = _nb.query(
-                xp.take(X, test_rows, axis=0),
+                take_rows(X, test_rows, xp=xp),
                 index,
                 k_max,
                 working_memory=working_memory,
                 squared=True,
             )
-            train_codes = xp.take(codes, train_rows)
+            train_codes = take_rows(codes, train_rows, xp=xp)
             neighbor_codes = take_nd(train_codes, nearest, xp=xp)
-            truth = xp.take(codes, test_rows)
+            truth = take_rows(codes, test_rows, xp=xp)
             for k in ks:
                 predicted = vote(neighbor_codes[:, :k], classes.shape[0], xp=xp)
                 accuracies[k].append(xp.mean(xp.astype(predicted == truth, xp.float64)))
@@ -227,11 +235,11 @@ def train_linear_grid(
         with np.errstate(over="ignore", invalid="ignore"):
             for rows in minibatches(place, X.shape[0], run.batch_size, run.num_iters):
                 loss, dW = grouped_linear_loss(
-                    W, xp.take(X, rows, axis=0), xp.take(y, rows), regs, data_loss, xp=xp
+                    W, take_rows(X, rows, xp=xp), take_rows(y, rows, xp=xp), regs, data_loss, xp=xp
                 )
                 losses.append(loss)
                 W -= rates[None, :, None] * dW
-            train_acc = to_numpy(_grouped_accuracy(X, y, W, xp))
+            train_acc = to_numpy(_grouped_accuracy(blas_ready(X, xp=xp), y, W, xp))
             val_acc = to_numpy(_grouped_accuracy(run.X_val, run.y_val, W, xp))
         history = to_numpy(xp.stack(losses, axis=1)) if losses else np.zeros((g, 0))
     result = GridResult({}, {}, {})
@@ -272,7 +280,7 @@ def _grid_inputs(
 ) -> _GridRun:
     """Check and place a grid run's inputs (every error before any work)."""
     place = placement_for(X, y, X_val, y_val)
-    X = check_samples(X, "X", place)
+    X = check_samples(X, "X", place, products=False)  # minibatches are gathered
     y = check_labels(y, "y", X.shape[0], place)
     X_val = check_samples(X_val, "X_val", place)
     y_val = check_labels(y_val, "y_val", X_val.shape[0], place)
@@ -292,6 +300,7 @@ def _grid_inputs(
     batch_size = check_int(batch_size, "batch_size", low=1)
     xp = place.xp
     num_classes = int(max(int(xp.max(y)), int(xp.max(y_val)))) + 1
+    X = rows_for_gathers(X, num_iters * batch_size, xp=xp)
     rates, regs = (
         xp.asarray([combo[i] for combo in combos], dtype=X.dtype, device=device(X)) for i in (0, 1)
     )
@@ -380,7 +389,7 @@ def train_two_layer_grid(
         with np.errstate(over="ignore", invalid="ignore"):
             batches = minibatches(place, X.shape[0], batch_size, run.num_iters)
             for it, rows in enumerate(batches):
-                X_batch, y_batch = xp.take(X, rows, axis=0), xp.take(y, rows)
+                X_batch, y_batch = take_rows(X, rows, xp=xp), take_rows(y, rows, xp=xp)
                 loss, grads = grouped_two_layer_loss(X_batch, y_batch, params, regs, xp=xp)
                 losses.append(loss)
                 for name, shape in shapes.items():
@@ -389,7 +398,8 @@ def train_two_layer_grid(
                     train_acc.append(accuracy(X_batch, y_batch))
                     val_acc.append(accuracy(X_val, y_val))
                     rates = rates * decay
-            final_train, final_val = to_numpy(accuracy(X, y)), to_numpy(accuracy(X_val, y_val))
+            final_train = to_numpy(accuracy(blas_ready(X, xp=xp), y))
+            final_val = to_numpy(accuracy(X_val, y_val))
         gathered = [
             to_numpy(xp.stack(v, axis=1)) if v else np.zeros((g, 0))
             for v in (losses, train_acc, val_acc)

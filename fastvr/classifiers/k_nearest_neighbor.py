@@ -62,7 +62,7 @@ class KNearestNeighbor:
     def train(self, X: Any, y: Any) -> None:
         """Memorise the training data: ``X`` of shape (num_train, D), ``y`` of shape (N,)."""
         place = placement_for(X, y)
-        X = check_samples(X, "X", place)
+        X = check_samples(X, "X", place, products=False)  # centred (copied) before any product
         y = check_labels(y, "y", X.shape[0], place)
         index = _nb.build_index(X, place, self.metric)
         with place.active():
@@ -162,7 +162,7 @@ class KNearestNeighbor:
     def _check_test(X: Any, fitted: _Fitted) -> tuple[Placement, Any]:
         """This call's placement (results go back as ``X`` came) and ``X`` on the device."""
         place = placement_for(X, fitted=fitted.place)
-        X = check_samples(X, "X", place)
+        X = check_samples(X, "X", place, products=False)  # centred (copied) before any product
         check_same_features(X, fitted.index.ref.Y, "X", "the training data")
         # Computed in the training data's dtype: the fitted index is prepared in it.
         return place, place.xp.astype(X, fitted.index.ref.Y.dtype, copy=False)

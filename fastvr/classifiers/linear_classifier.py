@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .._backend import Placement, placement_with_state
+from .._backend import Placement, placement_with_state, rows_for_gathers, take_rows
 from .._training import gather_floats, minibatches, warn_if_diverged
 from .._validation import check_finite, check_int, check_labels, check_real, check_samples
 from ..ops.losses import hinge_loss, linear_loss, softmax_cross_entropy
@@ -83,7 +83,7 @@ class LinearClassifier:
         batch_size = check_int(batch_size, "batch_size", low=1)
         place = self._placement(X, y)
         xp = place.xp
-        X = check_samples(X, "X", place)
+        X = check_samples(X, "X", place, products=False)  # minibatches are gathered
         y = check_labels(y, "y", X.shape[0], place)
         num_train = X.shape[0]
         with place.active():
@@ -94,8 +94,9 @@ class LinearClassifier:
             with np.errstate(over="ignore", invalid="ignore"):  # one clear warning instead
                 draw_all = self._uses_builtin_loss()
                 batches = minibatches(place, num_train, batch_size, num_iters, draw_all=draw_all)
+                X = rows_for_gathers(X, num_iters * batch_size, xp=xp)
                 for it, rows in enumerate(batches):
-                    loss, grad = step(xp.take(X, rows, axis=0), xp.take(y, rows), reg)
+                    loss, grad = step(take_rows(X, rows, xp=xp), take_rows(y, rows, xp=xp), reg)
                     losses.append(loss)
                     W -= learning_rate * grad
                     if verbose and it % 100 == 0:

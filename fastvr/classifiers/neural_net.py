@@ -8,7 +8,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from .._backend import Placement, placement_with_state, to_numpy
+from .._backend import Placement, placement_with_state, rows_for_gathers, take_rows, to_numpy
 from .._training import gather_floats, minibatches, warn_if_diverged
 from .._validation import check_finite, check_int, check_labels, check_real, check_samples
 from ..ops.nets import two_layer_loss, two_layer_scores
@@ -152,7 +152,7 @@ class TwoLayerNet:
         reg = check_real(reg, "reg", low=0.0)
         num_iters = check_int(num_iters, "num_iters", low=0)
         batch_size = check_int(batch_size, "batch_size", low=1)
-        place, X, params = self._prepare(X, y, X_val, y_val)
+        place, X, params = self._prepare(X, y, X_val, y_val, products=False)
         xp = place.xp
         y = check_labels(y, "y", X.shape[0], place)
         X_val = check_samples(X_val, "X_val", place)
@@ -177,8 +177,9 @@ class TwoLayerNet:
             with np.errstate(over="ignore", invalid="ignore"):  # one clear warning instead
                 draw_all = self._uses_builtin_loss()
                 batches = minibatches(place, num_train, batch_size, num_iters, draw_all=draw_all)
+                X = rows_for_gathers(X, num_iters * batch_size, xp=xp)
                 for it, rows in enumerate(batches):
-                    X_batch, y_batch = xp.take(X, rows, axis=0), xp.take(y, rows)
+                    X_batch, y_batch = take_rows(X, rows, xp=xp), take_rows(y, rows, xp=xp)
                     loss, grads = step(X_batch, y_batch, reg)
                     losses.append(loss)
                     for name in PARAM_NAMES:
@@ -213,12 +214,15 @@ class TwoLayerNet:
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _prepare(self, X: Any, *others: Any, finite: bool = True) -> tuple[Placement, Any, dict]:
-        """Placement, validated ``X`` and the parameters placed and cast to ``X``'s dtype."""
+    def _prepare(
+        self, X: Any, *others: Any, finite: bool = True, products: bool = True
+    ) -> tuple[Placement, Any, dict]:
+        """Placement, validated ``X`` and the parameters placed and cast to ``X``'s dtype
+        (``products=False``: X is only gathered row by row, see ``check_samples``)."""
         params = [self.params.get(name) for name in PARAM_NAMES]
         where_given = not self._uses_builtin_loss()  # a subclass's own loss gets what it's given
         place = placement_with_state(X, *others, state=tuple(params), where_given=where_given)
-        X = check_samples(X, "X", place, finite=finite)
+        X = check_samples(X, "X", place, finite=finite, products=products)
         xp = place.xp
         placed = {name: place.put(value) for name, value in zip(PARAM_NAMES, params, strict=True)}
         W1 = placed["W1"]

@@ -32,7 +32,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from .._backend import clamp_min_, itemsize, row_sq_norms, scatter_set, to_numpy
+from .._backend import clamp_min_, itemsize, row_sq_norms, scatter_set, take_rows, to_numpy
 
 METRICS = {"l2": "l2", "euclidean": "l2", "l1": "l1", "manhattan": "l1", "cityblock": "l1"}
 METHODS = {
@@ -94,15 +94,15 @@ def _refine_cancelled(
     suspects = xp.nonzero(xp.min(D2, axis=1) < tau * (x_norms + ref.max_norm))[0]
     if suspects.shape[0] == 0:
         return
-    rows_d2 = xp.take(D2, suspects, axis=0)
+    rows_d2 = take_rows(D2, suspects, xp=xp)
     threshold = tau * (xp.take(x_norms, suspects)[:, None] + ref.norms[None, :])
     sub_rows, cols = xp.nonzero(rows_d2 < threshold)
     rows = xp.take(suspects, sub_rows)
     chunk = max(1, budget_bytes // (3 * 8 * X.shape[1]))
     for part in blocks(rows.shape[0], chunk):
         r, c = rows[part], cols[part]
-        diff = xp.astype(xp.take(X, r, axis=0), xp.float64) - xp.astype(
-            xp.take(ref.Y, c, axis=0), xp.float64
+        diff = xp.astype(take_rows(X, r, xp=xp), xp.float64) - xp.astype(
+            take_rows(ref.Y, c, xp=xp), xp.float64
         )
         scatter_set(D2, r, c, xp.astype(xp.sum(diff * diff, axis=1), D2.dtype), xp=xp)
 

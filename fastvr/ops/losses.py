@@ -13,15 +13,11 @@ from types import ModuleType
 from typing import Any
 
 import array_api_compat
+import array_api_extra as xpx
 import numpy as np
 from array_api_compat import device
 
-from .._backend import to_numpy
-
-
-def _one_hot(y: Any, num_classes: int, dtype: Any, *, xp: ModuleType) -> Any:
-    classes = xp.arange(num_classes, dtype=y.dtype, device=device(y))
-    return xp.astype(y[:, None] == classes[None, :], dtype)
+from .._backend import native_namespace, to_numpy
 
 
 def _grouped(scores: Any, y: Any, xp: ModuleType) -> tuple[Any, Any, bool]:
@@ -49,9 +45,12 @@ def hinge_loss(scores: Any, y: Any, *, xp: ModuleType) -> tuple[Any, Any]:
     >>> float(loss), dscores.tolist()
     (0.5, [[-1.0, 0.0, 1.0]])
     """
+    native = native_namespace(xp)
+    if native is not None:
+        return _hinge_indexed(scores, y, native)
     scores, index, grouped = _grouped(scores, y, xp)
     n = scores.shape[0]
-    onehot = _one_hot(y, scores.shape[2], scores.dtype, xp=xp)[:, None, :]
+    onehot = xpx.one_hot(y, scores.shape[2], dtype=scores.dtype, xp=xp)[:, None, :]
     correct = xp.take_along_axis(scores, index, axis=2)
     margins = xp.clip(scores - correct + 1.0, min=0.0) * (1.0 - onehot)
     loss = xp.sum(xp.sum(margins, axis=2), axis=0) / n
@@ -73,6 +72,9 @@ def softmax_cross_entropy(scores: Any, y: Any, *, xp: ModuleType) -> tuple[Any, 
     >>> round(float(loss), 6) == round(float(np.log(4)), 6)
     True
     """
+    native = native_namespace(xp)
+    if native is not None:
+        return _softmax_indexed(scores, y, native)
     scores, index, grouped = _grouped(scores, y, xp)
     n = scores.shape[0]
     shifted = scores - xp.max(scores, axis=2, keepdims=True)
@@ -80,9 +82,47 @@ def softmax_cross_entropy(scores: Any, y: Any, *, xp: ModuleType) -> tuple[Any, 
     sums = xp.sum(exp, axis=2, keepdims=True)
     log_probs = shifted - xp.log(sums)
     loss = -xp.sum(xp.take_along_axis(log_probs, index, axis=2)[..., 0], axis=0) / n
-    onehot = _one_hot(y, scores.shape[2], scores.dtype, xp=xp)[:, None, :]
+    onehot = xpx.one_hot(y, scores.shape[2], dtype=scores.dtype, xp=xp)[:, None, :]
     dscores = (exp / sums - onehot) / n
     return _ungroup(loss, dscores, grouped)
+
+
+# numpy and CuPy: the same math by integer indexing and in-place updates. At a minibatch of
+# 200 x 10 scores the portable versions above spend 3x longer in array-API wrappers and
+# one-hot temporaries than in arithmetic, which dominated a training step on small features.
+
+
+def _label_index(scores: Any, y: Any, native: ModuleType) -> tuple[Any, Any, bool]:
+    grouped = scores.ndim == 3
+    rows = native.arange(scores.shape[0])
+    return (scores if grouped else scores[:, None, :]), (rows, slice(None), y), grouped
+
+
+def _hinge_indexed(scores: Any, y: Any, native: ModuleType) -> tuple[Any, Any]:
+    scores, at_label, grouped = _label_index(scores, y, native)
+    n = scores.shape[0]
+    margins = scores - scores[at_label][:, :, None]
+    margins += 1.0
+    native.maximum(margins, 0.0, out=margins)
+    margins[at_label] -= 1.0  # exactly 0 (the label's own margin is 1), and NaN stays NaN
+    loss = margins.sum(axis=(0, 2)) / n
+    dscores = (margins > 0).astype(scores.dtype)
+    dscores[at_label] = -dscores.sum(axis=2)
+    dscores /= n
+    return _ungroup(loss, dscores, grouped)
+
+
+def _softmax_indexed(scores: Any, y: Any, native: ModuleType) -> tuple[Any, Any]:
+    scores, at_label, grouped = _label_index(scores, y, native)
+    n = scores.shape[0]
+    shifted = scores - scores.max(axis=2, keepdims=True)
+    probs = native.exp(shifted)
+    sums = probs.sum(axis=2, keepdims=True)
+    loss = (native.log(sums[:, :, 0]) - shifted[at_label]).sum(axis=0) / n
+    probs /= sums
+    probs[at_label] -= 1.0
+    probs /= n
+    return _ungroup(loss, probs, grouped)
 
 
 DataLoss = Callable[..., tuple[Any, Any]]

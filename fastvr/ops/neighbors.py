@@ -13,7 +13,7 @@ import array_api_compat
 import numpy as np
 from array_api_compat import device
 
-from .._backend import argpartition, clamp_min_, itemsize, scatter_rows
+from .._backend import argpartition, clamp_min_, itemsize, scatter_rows, take_rows
 from .distances import Reference, blocks, l1_block, rows_per_block, sq_l2_block
 
 _SCAN_MAX_K = 64  # above this the insertion scans lose to partial selection
@@ -51,7 +51,7 @@ def smallest_k_by_partition(D: Any, k: int, *, xp: ModuleType) -> tuple[Any, Any
         # partition may have kept a higher column. Those rows (rare) get a stable sort.
         tied = xp.nonzero(xp.sum(xp.astype(kth[:, None] >= D, xp.int32), axis=1) > k)[0]
         if tied.shape[0] > 0:
-            stable = xp.argsort(xp.take(D, tied, axis=0), axis=1, stable=True)[:, :k]
+            stable = xp.argsort(take_rows(D, tied, xp=xp), axis=1, stable=True)[:, :k]
             scatter_rows(idx, tied, stable, xp=xp)
         idx = xp.sort(idx, axis=1)
     else:
