@@ -105,9 +105,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from tqdm.auto import tqdm
-
     from . import demo
+    from ._progress import progress_bar
+
+    tqdm = progress_bar()
 
     with backend(args.backend):
         start = time.perf_counter()

@@ -178,17 +178,58 @@ def load_CIFAR10(ROOT: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.nd
     return np.concatenate(xs), np.concatenate(ys), Xte, Yte
 
 
+CIFAR10_ENV = "FASTVR_CIFAR10_DIR"
+_COURSE_CIFAR10 = os.path.join("cs231n", "datasets", "cifar-10-batches-py")
+
+
+def find_cifar10(cifar10_dir: str | os.PathLike | None = None) -> str:
+    """The CIFAR-10 folder to read: ``cifar10_dir`` when given; else the environment variable
+    ``FASTVR_CIFAR10_DIR``; else where the course keeps it, ``cs231n/datasets/
+    cifar-10-batches-py`` under the working directory (a notebook run from the assignment
+    folder), then ``cifar-10-batches-py`` there.
+
+    Raises
+    ------
+    FileNotFoundError
+        Nothing found: the message lists every place looked in and how to get the data.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from fastvr.data_utils import find_cifar10
+    >>> folder = tempfile.mkdtemp()
+    >>> find_cifar10(folder) == folder
+    True
+    """
+    if cifar10_dir is not None:
+        return os.fspath(cifar10_dir)
+    candidates = [(f"${CIFAR10_ENV}", os.environ.get(CIFAR10_ENV))]
+    candidates += [("the course's folder", _COURSE_CIFAR10), ("here", "cifar-10-batches-py")]
+    for _, path in candidates:
+        if path and os.path.isdir(path):
+            return path
+    looked = "; ".join(
+        f"{label}: {os.path.abspath(path) if path else '(not set)'}" for label, path in candidates
+    )
+    raise FileNotFoundError(
+        f"CIFAR-10 not found. Looked in {looked}. Get {_CIFAR_HELP} (the course's "
+        f"cs231n/datasets/get_datasets.sh does it), then pass its folder as cifar10_dir or set "
+        f"{CIFAR10_ENV}"
+    )
+
+
 def get_CIFAR10_data(
     num_training: int = 49000,
     num_validation: int = 1000,
     num_test: int = 1000,
     subtract_mean: bool = True,
-    cifar10_dir: str | os.PathLike = "cs231n/datasets/cifar-10-batches-py",
+    cifar10_dir: str | os.PathLike | None = None,
 ) -> dict[str, np.ndarray]:
-    """CIFAR-10 split and preprocessed as in the course: a dict of channel-first arrays.
+    """CIFAR-10 split and preprocessed as in the course (2021+): a dict of channel-first arrays.
 
     The validation set is ``num_validation`` images after the first ``num_training``; the test
-    set is the first ``num_test`` test images; the mean training image is subtracted.
+    set is the first ``num_test`` test images; the mean training image is subtracted. The
+    data are read from ``cifar10_dir``, or found as :func:`find_cifar10` says.
 
     Returns
     -------
@@ -199,10 +240,11 @@ def get_CIFAR10_data(
     Examples
     --------
     >>> from fastvr.data_utils import get_CIFAR10_data
-    >>> data = get_CIFAR10_data(cifar10_dir="cifar-10-batches-py")  # doctest: +SKIP
+    >>> data = get_CIFAR10_data()  # doctest: +SKIP
     >>> data["X_train"].shape, data["X_val"].shape  # doctest: +SKIP
     ((49000, 3, 32, 32), (1000, 3, 32, 32))
     """
+    cifar10_dir = find_cifar10(cifar10_dir)
     X_train, y_train, X_test, y_test = load_CIFAR10(cifar10_dir)
     if num_training + num_validation > X_train.shape[0] or num_test > X_test.shape[0]:
         raise ValueError(

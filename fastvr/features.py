@@ -16,6 +16,7 @@ import numpy as np
 
 from . import _config
 from ._backend import bincount, itemsize, placement_for, take_nd
+from ._progress import progress_bar
 from ._validation import check_samples
 from .ops.distances import blocks
 
@@ -263,7 +264,7 @@ def batched_form(feature_fn: Callable) -> Callable | None:
 
 def _per_image(imgs: Any, feature_fns: Sequence[Callable], verbose: bool) -> np.ndarray:
     """The course's loop: every function on every image."""
-    from tqdm.auto import tqdm
+    tqdm = progress_bar()
 
     first = [np.asarray(fn(np.squeeze(imgs[0]))) for fn in feature_fns]
     for feats in first:
@@ -307,7 +308,7 @@ def extract_features(imgs: Any, feature_fns: Sequence[Callable], verbose: bool =
     batched = [batched_form(fn) for fn in feature_fns]
     if any(fn is None for fn in batched) or imgs.ndim not in (3, 4):
         return _per_image(imgs, feature_fns, verbose)
-    from tqdm.auto import tqdm
+    tqdm = progress_bar()
 
     place = placement_for(imgs)
     # numpy's fused kernels mark images with NaN or inf pixels in their output (checked
@@ -323,6 +324,8 @@ def extract_features(imgs: Any, feature_fns: Sequence[Callable], verbose: bool =
     with place.active():
         for part in tqdm(list(blocks(imgs.shape[0], chunk)), desc="features", disable=not verbose):
             chunk_imgs = imgs[part, ...]
+            if fused:  # one conversion for every feature function's kernel, whatever the layout
+                chunk_imgs = np.ascontiguousarray(chunk_imgs, dtype=np.float64)
             parts.append(xp.concat([fn(chunk_imgs) for fn in batched], axis=1))
         features = xp.concat(parts, axis=0)
         if fused and not bool(xp.all(xp.isfinite(features))):

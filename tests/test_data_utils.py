@@ -127,3 +127,28 @@ def test_bundled_digits_match_scikit_learn():
     reference = sklearn_digits()
     np.testing.assert_array_equal(images, reference.images)
     np.testing.assert_array_equal(labels, reference.target)
+
+
+def test_get_CIFAR10_data_finds_the_course_folder_and_the_environment(
+    cifar_dir, tmp_path_factory, monkeypatch
+):
+    root, _ = cifar_dir
+    assignment = tmp_path_factory.mktemp("assignment1")
+    monkeypatch.chdir(assignment)
+    monkeypatch.delenv("FASTVR_CIFAR10_DIR", raising=False)
+    with pytest.raises(FileNotFoundError) as info:
+        get_CIFAR10_data(num_training=60, num_validation=10, num_test=5)
+    message = str(info.value)
+    assert "$FASTVR_CIFAR10_DIR: (not set)" in message
+    assert os.path.join(str(assignment), "cs231n", "datasets", "cifar-10-batches-py") in message
+    assert "get_datasets.sh" in message and "cifar10_dir" in message
+    monkeypatch.setenv("FASTVR_CIFAR10_DIR", str(root))
+    from_env = get_CIFAR10_data(num_training=60, num_validation=10, num_test=5)
+    monkeypatch.delenv("FASTVR_CIFAR10_DIR")
+    (assignment / "cs231n" / "datasets").mkdir(parents=True)
+    os.symlink(root, assignment / "cs231n" / "datasets" / "cifar-10-batches-py")
+    from_course = get_CIFAR10_data(num_training=60, num_validation=10, num_test=5)
+    explicit = get_CIFAR10_data(num_training=60, num_validation=10, num_test=5, cifar10_dir=root)
+    for key, value in explicit.items():
+        np.testing.assert_array_equal(from_env[key], value)
+        np.testing.assert_array_equal(from_course[key], value)

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 from fastvr.classifiers import LinearSVM, Softmax, TwoLayerNet
+from fastvr.classifiers.fc_net import FullyConnectedNet
+from fastvr.solver import Solver
 from fastvr.tuning import train_linear_grid, train_two_layer_grid
 
 from .conftest import StrictOffHost
@@ -50,6 +52,15 @@ TRAININGS = {
     "two-layer grid": lambda X, y, n: train_two_layer_grid(
         X, y, X, y, 8, [1e-3, 1e-2], [0.0, 1.0], num_iters=n, batch_size=16
     ),
+    # a Solver syncs once per epoch (the best-accuracy test), so: one epoch, more steps
+    "Solver": lambda X, y, n: Solver(
+        FullyConnectedNet([8, 8], input_dim=20, num_classes=4, normalization="batchnorm"),
+        {"X_train": X, "y_train": y, "X_val": X[:50, ...], "y_val": y[:50]},
+        update_rule="adam",
+        batch_size=300 // n,
+        num_epochs=1,
+        verbose=False,
+    ).train(),
 }
 
 

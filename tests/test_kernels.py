@@ -120,3 +120,45 @@ def test_cuda_kernels_on_a_real_gpu(rng):
         got, want = smallest_k(D, k, xp=xp), smallest_k_by_partition(D, k, xp=xp)
         for a, b in zip(got, want, strict=True):
             np.testing.assert_array_equal(a.get(), b.get())
+
+
+_COURSE_SIGNATURES = """
+import numpy as np
+from fastvr.classifiers import KNearestNeighbor
+from fastvr.classifiers.linear_svm import svm_loss_naive
+from fastvr.classifiers.softmax import softmax_loss_naive
+from fastvr.features import color_histogram_hsv, extract_features, hog_feature
+from fastvr.kernels import cpu
+
+rng = np.random.default_rng(0)
+W, X, y = rng.standard_normal((7, 3)), rng.standard_normal((20, 7)), rng.integers(0, 3, 20)
+for loss in (svm_loss_naive, softmax_loss_naive):
+    loss(W, X, y, 5e-6)  # the notebooks' float64 dev set
+    loss(W.astype(np.float32), X.astype(np.float32), y, 5e-6)
+    loss(W, np.hstack([X, X])[:, :7], y, 5e-6)  # a sliced view
+knn = KNearestNeighbor()
+knn.train(X, y)
+for num_loops in (0, 1, 2):
+    knn.predict(X[:5], k=3, num_loops=num_loops)
+imgs = rng.random((2, 32, 32, 3)) * 255
+extract_features(imgs, [hog_feature, lambda im: color_histogram_hsv(im, nbin=25)])
+extract_features(imgs, [hog_feature])
+misses = {
+    name: sum(kernel.stats.cache_misses.values())
+    for name, kernel in vars(cpu).items()
+    if hasattr(kernel, "stats")
+}
+print(sorted(name for name, count in misses.items() if count))
+"""
+
+
+@pytest.mark.slow
+def test_course_signatures_load_from_numbas_disk_cache(tmp_path):
+    """A fresh process finds every kernel the course's notebooks call in the on-disk cache:
+    after the first run on a machine, no notebook pays for a compilation again."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    run = [sys.executable, "-c", _COURSE_SIGNATURES]
+    first = subprocess.run(run, env=env, capture_output=True, text=True, check=True)
+    assert first.stdout.strip() != "[]"  # a fresh cache folder: the first run compiles
+    again = subprocess.run(run, env=env, capture_output=True, text=True, check=True)
+    assert again.stdout.strip() == "[]", again.stdout

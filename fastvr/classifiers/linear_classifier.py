@@ -10,6 +10,7 @@ from .._backend import Placement, placement_with_state, rows_for_gathers, take_r
 from .._training import gather_floats, minibatches, warn_if_diverged
 from .._validation import check_finite, check_int, check_labels, check_real, check_samples
 from ..ops.losses import hinge_loss, linear_loss, softmax_cross_entropy
+from ..saved import load_params, save_params
 from ._loss_api import check_labels_fit_weights
 from .linear_svm import svm_loss_vectorized
 from .softmax import softmax_loss_vectorized
@@ -130,6 +131,22 @@ class LinearClassifier:
             W = place.put(self.W)
             X = xp.astype(X, xp.result_type(X.dtype, W.dtype), copy=False)
             return place.give_back(xp.argmax(X @ W, axis=1))
+
+    def save(self, fname: str) -> None:
+        """Save ``W`` as ``fname`` in the course's format (2025; see :mod:`fastvr.saved`)."""
+        if self.W is None:
+            raise RuntimeError(f"this {type(self).__name__} has no W to save: train it first")
+        save_params(fname, {"W": self.W})
+
+    def load(self, fname: str) -> bool:
+        """Load ``W`` saved as ``fname``; False (and the course's line) if the file is missing."""
+        params = load_params(fname)
+        if params is None:
+            return False
+        if "W" not in params:
+            raise ValueError(f"{fname} holds {sorted(params)}, not a linear classifier's 'W'")
+        self.W = params["W"]
+        return True
 
     def loss(self, X_batch: Any, y_batch: Any, reg: float) -> tuple[Any, Any]:
         """Loss and gradient with respect to ``self.W`` for a minibatch; subclasses define it."""

@@ -104,3 +104,75 @@ def grouped_two_layer_loss(
         xp.sum(params["W2"] ** 2, axis=2), axis=1
     )
     return loss + regs * penalty, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+
+
+def normalize_forward(
+    x: Any,
+    gamma: Any,
+    beta: Any,
+    *,
+    axis: int,
+    eps: float,
+    xp: ModuleType,
+    mean: Any = None,
+    var: Any = None,
+) -> tuple[Any, tuple, tuple[Any, Any]]:
+    """``gamma * (x - mean) / sqrt(var + eps) + beta`` with statistics along ``axis``.
+
+    Batch norm normalises each feature over the minibatch (``axis=0``), layer norm each
+    sample over its features (``axis=1``); both scale and shift per feature. Given ``mean``
+    and ``var`` (batch norm at test time: its running averages) they are used instead of
+    the data's. Returns the output, the cache for :func:`normalize_backward`, and the
+    statistics used (the running averages are the caller's to update).
+
+    Examples
+    --------
+    >>> import numpy as np, array_api_compat.numpy as xp
+    >>> x = np.array([[1.0, 10.0], [3.0, 30.0]])
+    >>> out, _, (mean, var) = normalize_forward(x, np.ones(2), np.zeros(2), axis=0, eps=0.0, xp=xp)
+    >>> out, mean
+    (array([[-1., -1.],
+           [ 1.,  1.]]), array([ 2., 20.]))
+    """
+    if mean is None:
+        mean = xp.mean(x, axis=axis, keepdims=True)
+        var = xp.var(x, axis=axis, keepdims=True)
+    else:
+        mean, var = xp.expand_dims(mean, axis=axis), xp.expand_dims(var, axis=axis)
+    inv_std = 1.0 / xp.sqrt(var + eps)
+    x_hat = (x - mean) * inv_std
+    out = x_hat * gamma
+    out += beta
+    return (
+        out,
+        (x_hat, inv_std, gamma, axis),
+        (xp.squeeze(mean, axis=axis), xp.squeeze(var, axis=axis)),
+    )
+
+
+def normalize_backward(dout: Any, cache: tuple, *, xp: ModuleType) -> tuple[Any, Any, Any]:
+    """Gradients ``(dx, dgamma, dbeta)`` of :func:`normalize_forward` with the data's own
+    statistics, in the simplified closed form (one expression for dx, no graph walk):
+
+    ``dx = inv_std / M * (M * dx̂ − Σ dx̂ − x̂ Σ (dx̂ x̂))`` with ``dx̂ = dout * gamma`` and the
+    sums over the ``M`` entries that shared a mean and variance.
+    """
+    x_hat, inv_std, gamma, axis = cache
+    dbeta = xp.sum(dout, axis=0)
+    dgamma = xp.sum(dout * x_hat, axis=0)
+    dx_hat = dout * gamma
+    m = x_hat.shape[axis]
+    sum_dx_hat = xp.sum(dx_hat, axis=axis, keepdims=True)
+    sum_dx_hat_x_hat = xp.sum(dx_hat * x_hat, axis=axis, keepdims=True)
+    dx = (inv_std / m) * (m * dx_hat - sum_dx_hat - x_hat * sum_dx_hat_x_hat)
+    return dx, dgamma, dbeta
+
+
+def dropout_forward(x: Any, mask: Any) -> tuple[Any, Any]:
+    """Inverted dropout: ``x * mask`` where ``mask`` holds ``1/p`` for kept units, else 0."""
+    return x * mask, mask
+
+
+def dropout_backward(dout: Any, mask: Any) -> Any:
+    """Gradient of inverted dropout: the upstream gradient through the same mask."""
+    return dout * mask

@@ -1,0 +1,281 @@
+"""The course's ``layers`` (2021–2026 editions): forward and backward passes, one function each.
+
+Every ``*_forward`` returns ``(out, cache)`` and every ``*_backward`` takes ``(dout, cache)``
+and returns the gradients, with the course's shapes and conventions: ``affine_forward``
+flattens each input ``(N, d_1, ..., d_k)`` to a row, ``dropout``'s ``p`` is the probability of
+*keeping* a unit (inverted dropout), the losses average over the N samples. The math is the
+one implementation in :mod:`fastvr.ops` and runs on whatever library the arrays belong to
+(numpy in, numpy out; CuPy in, CuPy out). Random numbers come from ``np.random``, as in the
+course, so a seeded notebook gets the course's numbers.
+
+Convolution, pooling and spatial normalisation (Assignment 2 material) are not here.
+
+Examples
+--------
+>>> import numpy as np
+>>> from fastvr.layers import affine_forward, relu_forward
+>>> out, cache = affine_forward(np.ones((2, 3, 2)), np.ones((6, 4)), np.zeros(4))
+>>> relu_forward(out - 7.0)[0]
+array([[0., 0., 0., 0.],
+       [0., 0., 0., 0.]])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+from .ops import nets
+from .ops.losses import hinge_loss, softmax_cross_entropy
+
+__all__ = [
+    "affine_backward",
+    "affine_forward",
+    "batchnorm_backward",
+    "batchnorm_backward_alt",
+    "batchnorm_forward",
+    "dropout_backward",
+    "dropout_forward",
+    "layernorm_backward",
+    "layernorm_forward",
+    "relu_backward",
+    "relu_forward",
+    "softmax_loss",
+    "svm_loss",
+]
+
+
+def _namespace(*arrays: Any) -> Any:
+    """The array namespace of the arguments (``TypeError`` if they mix libraries)."""
+    return array_api_compat.array_namespace(*arrays)
+
+
+def affine_forward(x: Any, w: Any, b: Any) -> tuple[Any, tuple]:
+    """Fully connected layer: ``out = x.reshape(N, D) @ w + b``.
+
+    Parameters
+    ----------
+    x : array (N, d_1, ..., d_k)
+        A minibatch of N inputs, each flattened to ``D = d_1 * ... * d_k`` values.
+    w : array (D, M)
+    b : array (M,)
+
+    Returns
+    -------
+    out : array (N, M)
+    cache : tuple
+        ``(x, w, b)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> affine_forward(np.ones((1, 2, 2)), np.eye(4)[:, :2], np.array([0.5, 0.0]))[0]
+    array([[1.5, 1. ]])
+    """
+    xp = _namespace(x, w, b)
+    rows = xp.reshape(x, (x.shape[0], -1))
+    if rows.shape[1] != w.shape[0] or b.shape != (w.shape[1],):
+        raise ValueError(
+            f"affine_forward: x flattens to {rows.shape[1]} values per row, w is {w.shape} and "
+            f"b is {b.shape}; expected w (D, M) with D = {rows.shape[1]} and b (M,)"
+        )
+    out, _ = nets.affine_forward(rows, w, b, xp=xp)
+    return out, (x, w, b)
+
+
+def affine_backward(dout: Any, cache: tuple) -> tuple[Any, Any, Any]:
+    """Gradients ``(dx, dw, db)`` of :func:`affine_forward`; ``dx`` has ``x``'s shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out, cache = affine_forward(np.ones((1, 2)), np.ones((2, 3)), np.zeros(3))
+    >>> [g.shape for g in affine_backward(np.ones((1, 3)), cache)]
+    [(1, 2), (2, 3), (3,)]
+    """
+    x, w, _ = cache
+    xp = _namespace(dout, x, w)
+    rows = xp.reshape(x, (x.shape[0], -1))
+    dx, dw, db = nets.affine_backward(dout, (rows, w), xp=xp)
+    return xp.reshape(dx, x.shape), dw, db
+
+
+def relu_forward(x: Any) -> tuple[Any, Any]:
+    """``max(0, x)``; the cache is ``x``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> relu_forward(np.array([-1.0, 2.0]))[0]
+    array([0., 2.])
+    """
+    out, _ = nets.relu_forward(x, xp=_namespace(x))
+    return out, x
+
+
+def relu_backward(dout: Any, cache: Any) -> Any:
+    """Gradient of ReLU: ``dout`` where the input was positive, else 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> relu_backward(np.array([5.0, 5.0]), np.array([-1.0, 2.0]))
+    array([0., 5.])
+    """
+    return nets.relu_backward(dout, cache, xp=_namespace(dout, cache))
+
+
+def _labels(x: Any, y: Any, xp: Any) -> Any:
+    if y.shape != (x.shape[0],) or not xp.isdtype(y.dtype, "integral"):
+        raise ValueError(f"y must be {x.shape[0]} integer labels; got {y.dtype} {y.shape}")
+    if bool(xp.any((y < 0) | (y >= x.shape[1]))):
+        raise ValueError(f"y must hold labels 0..{x.shape[1] - 1} for {x.shape[1]} classes")
+    return y
+
+
+def softmax_loss(x: Any, y: Any) -> tuple[float, Any]:
+    """Mean softmax cross-entropy of scores ``x`` (N, C) for labels ``y`` (N,), and dx.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss, dx = softmax_loss(np.zeros((2, 4)), np.array([0, 3]))
+    >>> round(loss, 6) == round(float(np.log(4)), 6)
+    True
+    """
+    xp = _namespace(x, y)
+    loss, dx = softmax_cross_entropy(x, _labels(x, y, xp), xp=xp)
+    return float(loss), dx
+
+
+def svm_loss(x: Any, y: Any) -> tuple[float, Any]:
+    """Mean multiclass hinge loss (margin 1) of scores ``x`` (N, C) for labels ``y``, and dx.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> svm_loss(np.array([[3.0, 1.0, 2.5]]), np.array([0]))[0]
+    0.5
+    """
+    xp = _namespace(x, y)
+    loss, dx = hinge_loss(x, _labels(x, y, xp), xp=xp)
+    return float(loss), dx
+
+
+def _mode(param: dict, layer: str) -> str:
+    mode = param["mode"]
+    if mode not in ("train", "test"):
+        raise ValueError(f'Invalid forward {layer} mode "{mode}"')
+    return mode
+
+
+def batchnorm_forward(x: Any, gamma: Any, beta: Any, bn_param: dict) -> tuple[Any, Any]:
+    """Batch normalisation of ``x`` (N, D), feature by feature.
+
+    ``bn_param``: ``mode`` (``"train"`` or ``"test"``, required), ``eps`` (1e-5),
+    ``momentum`` (0.9), ``running_mean`` and ``running_var`` (zeros of shape (D,)). In train
+    mode the minibatch's mean and variance normalise and the running averages are updated
+    in ``bn_param`` (``momentum * running + (1 - momentum) * sample``); test mode uses them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bn_param = {"mode": "train"}
+    >>> x = np.array([[1.0, 10.0], [3.0, 30.0]])
+    >>> out, _ = batchnorm_forward(x, np.ones(2), np.zeros(2), bn_param)
+    >>> np.round(out, 3), bn_param["running_mean"]
+    (array([[-1., -1.],
+           [ 1.,  1.]]), array([0.2, 2. ]))
+    """
+    mode = _mode(bn_param, "batchnorm")
+    xp = _namespace(x, gamma, beta)
+    eps = bn_param.get("eps", 1e-5)
+    momentum = bn_param.get("momentum", 0.9)
+    zeros = xp.zeros(x.shape[1], dtype=x.dtype, device=array_api_compat.device(x))
+    running_mean = bn_param.get("running_mean", zeros)
+    running_var = bn_param.get("running_var", zeros)
+    if mode == "train":
+        out, cache, (mean, var) = nets.normalize_forward(x, gamma, beta, axis=0, eps=eps, xp=xp)
+        running_mean = momentum * running_mean + (1 - momentum) * mean
+        running_var = momentum * running_var + (1 - momentum) * var
+    else:
+        out, cache, _ = nets.normalize_forward(
+            x, gamma, beta, axis=0, eps=eps, xp=xp, mean=running_mean, var=running_var
+        )
+    bn_param["running_mean"] = running_mean
+    bn_param["running_var"] = running_var
+    return out, cache
+
+
+def batchnorm_backward(dout: Any, cache: Any) -> tuple[Any, Any, Any]:
+    """Gradients ``(dx, dgamma, dbeta)`` of :func:`batchnorm_forward` in train mode.
+
+    The course asks for a computational-graph version here and a simplified one in
+    :func:`batchnorm_backward_alt`; fastvr has one implementation, the simplified closed form,
+    behind both names (they agree to rounding, and the closed form is the faster).
+    """
+    return nets.normalize_backward(dout, cache, xp=_namespace(dout))
+
+
+batchnorm_backward_alt = batchnorm_backward
+
+
+def layernorm_forward(x: Any, gamma: Any, beta: Any, ln_param: dict) -> tuple[Any, Any]:
+    """Layer normalisation of ``x`` (N, D), sample by sample; ``ln_param["eps"]`` (1e-5).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out, _ = layernorm_forward(np.array([[1.0, 3.0]]), np.ones(2), np.zeros(2), {})
+    >>> np.round(out, 3)
+    array([[-1.,  1.]])
+    """
+    xp = _namespace(x, gamma, beta)
+    out, cache, _ = nets.normalize_forward(
+        x, gamma, beta, axis=1, eps=ln_param.get("eps", 1e-5), xp=xp
+    )
+    return out, cache
+
+
+def layernorm_backward(dout: Any, cache: Any) -> tuple[Any, Any, Any]:
+    """Gradients ``(dx, dgamma, dbeta)`` of :func:`layernorm_forward`."""
+    return nets.normalize_backward(dout, cache, xp=_namespace(dout))
+
+
+def dropout_forward(x: Any, dropout_param: dict) -> tuple[Any, tuple]:
+    """Inverted dropout: in train mode each unit is kept with probability ``p`` and scaled
+    by ``1 / p``; test mode passes ``x`` through.
+
+    ``dropout_param``: ``p`` (the keep probability, in (0, 1]), ``mode`` (``"train"`` or
+    ``"test"``) and an optional ``seed`` passed to ``np.random.seed`` first, as the course does.
+    The mask is drawn with ``np.random.rand`` (on the host, then moved to ``x``'s device).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out, _ = dropout_forward(np.ones((2, 4)), {"p": 0.5, "mode": "train", "seed": 0})
+    >>> sorted(set(out.ravel().tolist()))
+    [0.0, 2.0]
+    """
+    p, mode = dropout_param["p"], _mode(dropout_param, "dropout")
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p <= 1:
+        raise ValueError(f"dropout_param['p'] is the keep probability, in (0, 1]; got {p!r}")
+    if "seed" in dropout_param:
+        np.random.seed(dropout_param["seed"])
+    if mode == "test":
+        return x, (dropout_param, None)
+    draw = (np.random.rand(*x.shape) < p) / p
+    xp = _namespace(x)
+    mask = xp.asarray(draw, dtype=x.dtype, device=array_api_compat.device(x))
+    out, _ = nets.dropout_forward(x, mask)
+    return out, (dropout_param, mask)
+
+
+def dropout_backward(dout: Any, cache: tuple) -> Any:
+    """Gradient of :func:`dropout_forward`: through the same mask (train), unchanged (test)."""
+    dropout_param, mask = cache
+    if dropout_param["mode"] == "test" or mask is None:
+        return dout
+    return nets.dropout_backward(dout, mask)

@@ -1,0 +1,105 @@
+"""The course's first-order update rules (2021–2026): ``update(w, dw, config) -> (next_w, config)``.
+
+Each rule reads its hyper-parameters from ``config`` (a dict it fills with the course's
+defaults where a key is missing) and keeps its state there (velocity, cache, moments, step
+count), so the :class:`fastvr.solver.Solver` can hold one config per parameter. They work on
+the arrays of any backend (numpy, CuPy, ...): state arrays are made alongside ``w``.
+
+Examples
+--------
+>>> import numpy as np
+>>> from fastvr import optim
+>>> w, config = optim.adam(np.ones(2), np.array([1.0, -1.0]))
+>>> np.round(w, 4), config["t"]
+(array([0.999, 1.001]), 1)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import array_api_compat
+
+__all__ = ["adam", "rmsprop", "sgd", "sgd_momentum"]
+
+
+def _start(w: Any, dw: Any, config: dict | None, defaults: dict) -> tuple[Any, dict]:
+    """The namespace, and ``config`` with the rule's defaults filled in (ValueError on a
+    gradient that does not match ``w``)."""
+    if config is None:
+        config = {}
+    if not isinstance(config, dict):
+        raise TypeError(f"config must be a dict; got {type(config).__name__}")
+    xp = array_api_compat.array_namespace(w, dw)
+    if dw.shape != w.shape:
+        raise ValueError(f"dw has shape {dw.shape} but w has shape {w.shape}; they must match")
+    for key, value in defaults.items():
+        config.setdefault(key, value)
+    return xp, config
+
+
+def _state(config: dict, key: str, w: Any, xp: Any) -> Any:
+    """``config[key]``, or zeros like ``w`` when the rule runs for the first time."""
+    value = config.get(key)
+    if value is None:
+        return xp.zeros_like(w)
+    if value.shape != w.shape:
+        raise ValueError(f"config['{key}'] has shape {value.shape} but w has shape {w.shape}")
+    return value
+
+
+def sgd(w: Any, dw: Any, config: dict | None = None) -> tuple[Any, dict]:
+    """Vanilla stochastic gradient descent, in place: ``w -= learning_rate * dw``.
+
+    config: ``learning_rate`` (1e-2).
+    """
+    _, config = _start(w, dw, config, {"learning_rate": 1e-2})
+    w -= config["learning_rate"] * dw
+    return w, config
+
+
+def sgd_momentum(w: Any, dw: Any, config: dict | None = None) -> tuple[Any, dict]:
+    """SGD with momentum: ``v = momentum * v - learning_rate * dw``; ``next_w = w + v``.
+
+    config: ``learning_rate`` (1e-2), ``momentum`` (0.9), ``velocity`` (zeros like ``w``).
+    """
+    xp, config = _start(w, dw, config, {"learning_rate": 1e-2, "momentum": 0.9})
+    v = config["momentum"] * _state(config, "velocity", w, xp) - config["learning_rate"] * dw
+    config["velocity"] = v
+    return w + v, config
+
+
+def rmsprop(w: Any, dw: Any, config: dict | None = None) -> tuple[Any, dict]:
+    """RMSProp: a moving average of squared gradients scales each step.
+
+    ``cache = decay_rate * cache + (1 - decay_rate) * dw²``;
+    ``next_w = w - learning_rate * dw / (sqrt(cache) + epsilon)``.
+    config: ``learning_rate`` (1e-2), ``decay_rate`` (0.99), ``epsilon`` (1e-8), ``cache``.
+    """
+    defaults = {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8}
+    xp, config = _start(w, dw, config, defaults)
+    rate = config["decay_rate"]
+    cache = rate * _state(config, "cache", w, xp) + (1 - rate) * (dw * dw)
+    config["cache"] = cache
+    return w - config["learning_rate"] * dw / (xp.sqrt(cache) + config["epsilon"]), config
+
+
+def adam(w: Any, dw: Any, config: dict | None = None) -> tuple[Any, dict]:
+    """Adam: bias-corrected moving averages of the gradient and its square.
+
+    ``t`` is incremented before use (the first step uses ``t = 1``), as the course asks:
+    ``m = beta1 m + (1 - beta1) dw``, ``v = beta2 v + (1 - beta2) dw²``,
+    ``next_w = w - learning_rate * m̂ / (sqrt(v̂) + epsilon)`` with ``m̂ = m / (1 - beta1^t)``
+    and ``v̂ = v / (1 - beta2^t)``. config: ``learning_rate`` (1e-3), ``beta1`` (0.9),
+    ``beta2`` (0.999), ``epsilon`` (1e-8), ``m``, ``v`` (zeros like ``w``), ``t`` (0).
+    """
+    defaults = {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "t": 0}
+    xp, config = _start(w, dw, config, defaults)
+    beta1, beta2 = config["beta1"], config["beta2"]
+    config["t"] += 1
+    t = config["t"]
+    m = beta1 * _state(config, "m", w, xp) + (1 - beta1) * dw
+    v = beta2 * _state(config, "v", w, xp) + (1 - beta2) * (dw * dw)
+    config["m"], config["v"] = m, v
+    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+    return w - config["learning_rate"] * m_hat / (xp.sqrt(v_hat) + config["epsilon"]), config
