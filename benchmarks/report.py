@@ -3,8 +3,9 @@
 Usage: ``python benchmarks/report.py RESULTS.json [MORE.json ...]``
 
 Each group becomes a table: every entry's best time (scaled up where the entry timed a
-slice, e.g. the pure-Python loop) and its ratio to the group's reference entry (``gemm``
-where the group has one, else the fastest). Best-of-rounds is used: on a shared machine the
+slice, e.g. the pure-Python loop) and its ratio to the group's reference entry (the one
+whose ``extra_info`` says ``reference``, else ``gemm`` where the group has one, else the
+fastest). Best-of-rounds is used: on a shared machine the
 minimum is the least noisy estimate of what the code costs.
 """
 
@@ -37,7 +38,9 @@ def tables(results: list[dict]) -> str:
     lines = []
     for group in sorted(groups):
         entries = sorted(groups[group], key=_seconds)
-        reference = next((b for b in entries if _label(b) == "gemm"), entries[0])
+        marked = [b for b in entries if b.get("extra_info", {}).get("reference")]
+        reference = next((b for b in marked + entries if _label(b) == "gemm"), None)
+        reference = (marked or [reference or entries[0]])[0]
         lines += [
             f"**{group}** (ratio to `{_label(reference)}`)",
             "",
@@ -49,6 +52,7 @@ def tables(results: list[dict]) -> str:
             notes = ", ".join(
                 f"{key} {value:.0f}" if isinstance(value, float) else f"{key} {value}"
                 for key, value in info.items()
+                if key != "reference"
             )
             lines.append(
                 f"| {_label(bench)} | {_seconds(bench) * 1e3:.1f} ms | "

