@@ -24,6 +24,7 @@ from ._config import get_working_memory, set_working_memory, working_memory
 from ._training import DivergenceWarning
 from ._version import __version__
 from .neighbors import kneighbors, pairwise_distances
+from .saved import save_folder, set_save_folder
 
 __all__ = [
     "Backend",
@@ -36,6 +37,8 @@ __all__ = [
     "get_working_memory",
     "kneighbors",
     "pairwise_distances",
+    "save_folder",
+    "set_save_folder",
     "set_working_memory",
     "to_numpy",
     "use",
