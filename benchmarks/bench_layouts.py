@@ -65,7 +65,7 @@ def test_linear_svm_train(benchmark, layout, who, tmp_path_factory):
             return course_svm_train(X, y, **rates, **STEPS)
         return LinearSVM().train(X, y, **rates, **STEPS)
 
-    run_benchmark(benchmark, run, rounds=3, **_info(layout, who))
+    run_benchmark(benchmark, run, rounds=10, **_info(layout, who))
 
 
 @pytest.mark.parametrize("who", ["fastvr", "course"])
@@ -90,7 +90,9 @@ def test_svm_loss_vectorized(benchmark, layout, tmp_path_factory):
     X = in_layout(X, layout, tmp_path_factory.mktemp("layouts"))
     W = np.random.default_rng(0).standard_normal((154, 10)) * 1e-3
     benchmark.group = "layouts: svm_loss_vectorized, 49000 x 154 float64"
-    run_benchmark(benchmark, lambda: svm_loss_vectorized(W, X, y, 2.5e4), **_info(layout, "fastvr"))
+    run_benchmark(
+        benchmark, lambda: svm_loss_vectorized(W, X, y, 2.5e4), rounds=10, **_info(layout, "fastvr")
+    )
 
 
 @functools.cache

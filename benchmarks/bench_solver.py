@@ -7,8 +7,8 @@ Groups compare, in one run:
   float32 the course's model keeps its float64 weights (numpy then computes in float64);
   fastvr's model is given float32 weights, as a user wanting float32 would.
 - ``FullyConnectedNet fwd+bwd``: ``[100] * 5`` hidden layers, batch 200, 3072 inputs, with and
-  without batch norm: fastvr's loss and all gradients against PyTorch CPU autograd on the same
-  parameters and dtype.
+  without batch norm: fastvr's loss and all gradients (on the CPU and, in the GPU check, on
+  CuPy). The comparison with PyTorch CPU autograd is ``benchmarks/fc_vs_pytorch.py``.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ import functools
 import numpy as np
 import pytest
 
+from fastvr._backend import cuda_device_count
 from fastvr.classifiers.fc_net import FullyConnectedNet, TwoLayerNet
 from fastvr.solver import Solver
 from tests.course_2025 import PlainNet, course_solver, sgd
 
-from .conftest import run_benchmark
+from .conftest import run_benchmark, synchronised
 
 DIM, CLASSES = 3072, 10
 SETTINGS = {"batch_size": 200, "num_epochs": 1, "lr_decay": 0.95}
@@ -63,8 +64,9 @@ def test_solver_two_layer_net_epoch(benchmark, dtype, who):
 
 
 @pytest.mark.parametrize("normalization", [None, "batchnorm"])
-@pytest.mark.parametrize("who", ["fastvr", "pytorch"])
-def test_fully_connected_fwd_bwd(benchmark, dtype, normalization, who):
+def test_fully_connected_fwd_bwd(benchmark, dtype, normalization):
+    """fastvr alone; ``benchmarks/fc_vs_pytorch.py`` compares with PyTorch, each side in its
+    own process (in one process PyTorch's spinning OpenMP threads slow numpy's entries)."""
     data = cifar_like(dtype)
     X, y = data["X_train"][:200], data["y_train"][:200]
     np.random.seed(0)
@@ -72,29 +74,46 @@ def test_fully_connected_fwd_bwd(benchmark, dtype, normalization, who):
         [100] * 5, normalization=normalization, reg=1e-3, weight_scale=5e-2, dtype=dtype
     )
     benchmark.group = f"FullyConnectedNet([100] * 5) fwd+bwd, batch 200, {normalization}, {dtype}"
-    if who == "fastvr":
-        run_benchmark(benchmark, lambda: model.loss(X, y), rounds=20, reference=True)
-        return
-    torch = pytest.importorskip("torch")
-    torch.set_num_threads(2)
-    t = {k: torch.tensor(v, requires_grad=True) for k, v in model.params.items()}
-    tX, ty = torch.tensor(X), torch.tensor(y)
+    run_benchmark(benchmark, lambda: model.loss(X, y), rounds=20, reference=True)
 
-    def step():
-        for value in t.values():
-            value.grad = None
-        h = tX
-        for i in range(1, 6):
-            h = h @ t[f"W{i}"] + t[f"b{i}"]
-            if normalization:
-                h = torch.nn.functional.batch_norm(
-                    h, None, None, t[f"gamma{i}"], t[f"beta{i}"], True
-                )
-            h = torch.relu(h)
-        scores = h @ t["W6"] + t["b6"]
-        loss = torch.nn.functional.cross_entropy(scores, ty)
-        loss = loss + 0.5e-3 * sum((t[f"W{i}"] ** 2).sum() for i in range(1, 7))
-        loss.backward()
-        return float(loss)
 
-    run_benchmark(benchmark, step, rounds=20)
+def test_solver_two_layer_net_epoch_gpu(benchmark, dtype):
+    """The same epoch with the data on the GPU (CuPy): the whole loop stays there."""
+    if cuda_device_count() == 0:
+        pytest.skip("no CUDA device")
+    import cupy
+
+    data = {k: cupy.asarray(v) for k, v in cifar_like(dtype).items()}
+    benchmark.group = f"Solver: TwoLayerNet(3072, 100, 10), 1 epoch of 49000 at 200, {dtype}"
+
+    def run():
+        np.random.seed(0)
+        model = TwoLayerNet(DIM, 100, CLASSES)
+        model.params = {k: v.astype(dtype) for k, v in model.params.items()}
+        solver = Solver(
+            model, data, optim_config={"learning_rate": 1e-4}, verbose=False, **SETTINGS
+        )
+        solver.train()
+        history = solver.loss_history  # one transfer, which also waits for the device
+        return history
+
+    run_benchmark(benchmark, run, rounds=3, library="cupy")
+
+
+@pytest.mark.parametrize("normalization", [None, "batchnorm"])
+def test_fully_connected_fwd_bwd_gpu(benchmark, dtype, normalization):
+    if cuda_device_count() == 0:
+        pytest.skip("no CUDA device")
+    import cupy
+
+    data = cifar_like(dtype)
+    X, y = cupy.asarray(data["X_train"][:200]), cupy.asarray(data["y_train"][:200])
+    np.random.seed(0)
+    model = FullyConnectedNet(
+        [100] * 5, normalization=normalization, reg=1e-3, weight_scale=5e-2, dtype=dtype
+    )
+    model.params = {k: cupy.asarray(v) for k, v in model.params.items()}
+    benchmark.group = f"FullyConnectedNet([100] * 5) fwd+bwd, batch 200, {normalization}, {dtype}"
+    run_benchmark(
+        benchmark, synchronised(cupy, lambda: model.loss(X, y)), rounds=20, library="cupy"
+    )

@@ -162,7 +162,7 @@ class _FullyConnected:
                 hidden, norm_cache = layers.layernorm_forward(
                     hidden, params[f"gamma{i}"], params[f"beta{i}"], self.bn_params[i - 1]
                 )
-            hidden, relu_out = nets.relu_forward(hidden, xp=xp)
+            hidden, relu_out = nets.relu_forward(hidden, xp=xp, overwrite=True)  # our own
             drop_cache = None
             if self.use_dropout:
                 self.dropout_param["mode"] = mode
@@ -184,9 +184,10 @@ class _FullyConnected:
         for i in range(self.num_layers, 0, -1):
             W = params[f"W{i}"]
             dW = inputs[i - 1].T @ dout
-            dW += self.reg * W
+            if self.reg:
+                dW += self.reg * W
+                loss = loss + l2_penalty(W, 0.5 * self.reg, xp=xp)
             grads[f"W{i}"], grads[f"b{i}"] = dW, xp.sum(dout, axis=0)
-            loss = loss + l2_penalty(W, 0.5 * self.reg, xp=xp)
             if i == 1:
                 break  # the input's own gradient is never needed
             dout = dout @ W.T

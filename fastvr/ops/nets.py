@@ -34,9 +34,14 @@ def affine_backward(dout: Any, cache: tuple, *, xp: ModuleType) -> tuple[Any, An
     return dout @ W.T, x.T @ dout, xp.sum(dout, axis=0)
 
 
-def relu_forward(x: Any, *, xp: ModuleType) -> tuple[Any, Any]:
-    """``max(0, x)`` and the cache (the output itself: its positive entries pass gradient)."""
-    out = xp.clip(x, min=0.0)
+def relu_forward(x: Any, *, xp: ModuleType, overwrite: bool = False) -> tuple[Any, Any]:
+    """``max(0, x)`` and the cache (the output itself: its positive entries pass gradient).
+
+    ``overwrite=True`` may reuse ``x``'s memory (numpy and CuPy): for a caller's own
+    temporary, such as an affine layer's fresh output.
+    """
+    native = native_namespace(xp)
+    out = native.maximum(x, 0.0, out=x) if overwrite and native else xp.clip(x, min=0.0)
     return out, out
 
 
