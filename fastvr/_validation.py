@@ -74,6 +74,24 @@ def check_samples(
     return X
 
 
+def check_image(im: Any, name: str, *, colour: bool) -> Any:
+    """One image for the per-image feature functions: a finite, non-empty real array of shape
+    (H, W, 3+) or, unless ``colour``, (H, W). Stays in its own library (numpy, CuPy, ...)."""
+    im = _as_array(im, name)
+    if _kind(im) not in ("real floating", "integral"):
+        raise TypeError(f"{name} must hold real pixel values; got dtype {im.dtype}")
+    rgb = im.ndim == 3 and im.shape[-1] >= 3
+    if not (rgb or (im.ndim == 2 and not colour)):
+        expected = "an RGB image (H, W, 3)" if colour else "an image (H, W) or (H, W, 3)"
+        raise ValueError(f"{name} must be {expected}; got shape {im.shape}")
+    if any(s == 0 for s in im.shape):
+        raise ValueError(f"{name} must not be empty; got shape {im.shape}")
+    xp = array_api_compat.array_namespace(im)
+    if _kind(im) == "real floating":
+        check_finite(im, name, xp=xp)
+    return im
+
+
 def check_finite(X: Any, name: str, *, xp: Any) -> None:
     """``ValueError`` if ``X`` holds NaN or ±inf.
 
@@ -122,6 +140,26 @@ def check_labels(y: Any, name: str, n_samples: int, place: Placement) -> Any:
     if bool(xp.any(y < 0)):
         raise ValueError(f"{name} must hold non-negative labels; got min {int(xp.min(y))}")
     return y
+
+
+def check_class_count(top_label: int, dim: int, itemsize: int, name: str = "y") -> int:
+    """The number of classes ``top_label + 1`` implies, unless its ``(dim, classes)`` weight
+    matrix would outgrow the working-memory budget (default 1 GiB): labels such as database
+    ids instead of class indices then raise a ``ValueError`` naming the largest label and the
+    memory it would take, instead of allocating it or dying with ``MemoryError``.
+    """
+    from ._config import budget_bytes
+
+    classes = top_label + 1
+    need = dim * classes * itemsize
+    if need > budget_bytes():
+        raise ValueError(
+            f"{name} holds label {top_label}: weights for {classes} classes would take "
+            f"{need / 2**30:,.1f} GiB ({dim} x {classes}); labels must be class indices "
+            "0..C-1 (encode other ids first, e.g. with np.unique(y, return_inverse=True)), or "
+            "raise fastvr.set_working_memory for a model that large"
+        )
+    return classes
 
 
 def check_same_features(X: Any, Y: Any, x_name: str, y_name: str) -> None:

@@ -15,9 +15,9 @@ import array_api_compat
 import numpy as np
 
 from . import _config
-from ._backend import bincount, itemsize, placement_for, take_nd
+from ._backend import bincount, itemsize, library_of, placement_for, take_nd
 from ._progress import progress_bar
-from ._validation import check_samples
+from ._validation import check_image, check_int, check_real, check_samples
 from .ops.distances import blocks
 
 # The course's grey weights. 0.144 (not the usual 0.114) is the course's own constant; it is
@@ -105,6 +105,7 @@ def hog_feature(im: Any) -> Any:
     >>> hog_feature(np.random.default_rng(0).random((32, 32, 3))).shape
     (144,)
     """
+    im = check_image(im, "im", colour=False)
     xp = array_api_compat.array_namespace(im)
     grey = xp.astype(rgb2gray(im), xp.float64)
     return _hog_of_grey(grey[None, ...], xp)[0, ...]
@@ -209,6 +210,11 @@ def color_histogram_hsv(
     >>> color_histogram_hsv(red, nbin=4).tolist()  # every pixel has hue 0
     [1.0, 0.0, 0.0, 0.0]
     """
+    im = check_image(im, "im", colour=True)
+    nbin = check_int(nbin, "nbin", low=1)
+    xmin, xmax = check_real(xmin, "xmin"), check_real(xmax, "xmax")
+    if xmax <= xmin:
+        raise ValueError(f"xmax must be greater than xmin; got xmin={xmin}, xmax={xmax}")
     xp = array_api_compat.array_namespace(im)
     return _hue_histograms(im[None, ...], nbin, xmin, xmax, normalized, xp)[0, ...]
 
@@ -303,6 +309,16 @@ def extract_features(imgs: Any, feature_fns: Sequence[Callable], verbose: bool =
     >>> extract_features(imgs, fns).shape
     (5, 154)
     """
+    try:
+        on_host = library_of(imgs) == "numpy"
+    except TypeError:
+        raise TypeError(f"imgs must be an array of images; got {type(imgs).__name__}") from None
+    if on_host:
+        imgs = np.asarray(imgs)
+    if imgs.ndim == 0:
+        raise ValueError(f"imgs must be an array of images (N, H, W[, C]); got shape {imgs.shape}")
+    if isinstance(feature_fns, (str, bytes)) or not all(callable(fn) for fn in feature_fns):
+        raise TypeError("feature_fns must be a list of functions, each taking one image")
     if imgs.shape[0] == 0:
         return np.array([])
     batched = [batched_form(fn) for fn in feature_fns]

@@ -47,9 +47,16 @@ __all__ = [
 ]
 
 
-def _namespace(*arrays: Any) -> Any:
-    """The array namespace of the arguments (``TypeError`` if they mix libraries)."""
-    return array_api_compat.array_namespace(*arrays)
+def _namespace(**arrays: Any) -> Any:
+    """The array namespace of the named arguments: ``TypeError`` for one that is not a real
+    numeric array, or for arrays of two libraries."""
+    for name, value in arrays.items():
+        if not array_api_compat.is_array_api_obj(value) or isinstance(value, np.generic):
+            raise TypeError(f"{name} must be an array; got {type(value).__name__}")
+        xp = array_api_compat.array_namespace(value)
+        if not xp.isdtype(value.dtype, ("real floating", "integral")):
+            raise TypeError(f"{name} must hold real numbers; got dtype {value.dtype}")
+    return array_api_compat.array_namespace(*arrays.values())
 
 
 def affine_forward(x: Any, w: Any, b: Any) -> tuple[Any, tuple]:
@@ -74,7 +81,7 @@ def affine_forward(x: Any, w: Any, b: Any) -> tuple[Any, tuple]:
     >>> affine_forward(np.ones((1, 2, 2)), np.eye(4)[:, :2], np.array([0.5, 0.0]))[0]
     array([[1.5, 1. ]])
     """
-    xp = _namespace(x, w, b)
+    xp = _namespace(x=x, w=w, b=b)
     rows = xp.reshape(x, (x.shape[0], -1))
     if rows.shape[1] != w.shape[0] or b.shape != (w.shape[1],):
         raise ValueError(
@@ -96,7 +103,7 @@ def affine_backward(dout: Any, cache: tuple) -> tuple[Any, Any, Any]:
     [(1, 2), (2, 3), (3,)]
     """
     x, w, _ = cache
-    xp = _namespace(dout, x, w)
+    xp = _namespace(dout=dout, x=x, w=w)
     rows = xp.reshape(x, (x.shape[0], -1))
     dx, dw, db = nets.affine_backward(dout, (rows, w), xp=xp)
     return xp.reshape(dx, x.shape), dw, db
@@ -111,7 +118,7 @@ def relu_forward(x: Any) -> tuple[Any, Any]:
     >>> relu_forward(np.array([-1.0, 2.0]))[0]
     array([0., 2.])
     """
-    out, _ = nets.relu_forward(x, xp=_namespace(x))
+    out, _ = nets.relu_forward(x, xp=_namespace(x=x))
     return out, x
 
 
@@ -124,7 +131,7 @@ def relu_backward(dout: Any, cache: Any) -> Any:
     >>> relu_backward(np.array([5.0, 5.0]), np.array([-1.0, 2.0]))
     array([0., 5.])
     """
-    return nets.relu_backward(dout, cache, xp=_namespace(dout, cache))
+    return nets.relu_backward(dout, cache, xp=_namespace(dout=dout, cache=cache))
 
 
 def _labels(x: Any, y: Any, xp: Any) -> Any:
@@ -145,7 +152,7 @@ def softmax_loss(x: Any, y: Any) -> tuple[float, Any]:
     >>> round(loss, 6) == round(float(np.log(4)), 6)
     True
     """
-    xp = _namespace(x, y)
+    xp = _namespace(x=x, y=y)
     loss, dx = softmax_cross_entropy(x, _labels(x, y, xp), xp=xp)
     return float(loss), dx
 
@@ -159,7 +166,7 @@ def svm_loss(x: Any, y: Any) -> tuple[float, Any]:
     >>> svm_loss(np.array([[3.0, 1.0, 2.5]]), np.array([0]))[0]
     0.5
     """
-    xp = _namespace(x, y)
+    xp = _namespace(x=x, y=y)
     loss, dx = hinge_loss(x, _labels(x, y, xp), xp=xp)
     return float(loss), dx
 
@@ -190,7 +197,7 @@ def batchnorm_forward(x: Any, gamma: Any, beta: Any, bn_param: dict) -> tuple[An
            [ 1.,  1.]]), array([0.2, 2. ]))
     """
     mode = _mode(bn_param, "batchnorm")
-    xp = _namespace(x, gamma, beta)
+    xp = _namespace(x=x, gamma=gamma, beta=beta)
     eps = bn_param.get("eps", 1e-5)
     momentum = bn_param.get("momentum", 0.9)
     zeros = xp.zeros(x.shape[1], dtype=x.dtype, device=array_api_compat.device(x))
@@ -216,7 +223,7 @@ def batchnorm_backward(dout: Any, cache: Any) -> tuple[Any, Any, Any]:
     :func:`batchnorm_backward_alt`; fastvr has one implementation, the simplified closed form,
     behind both names (they agree to rounding, and the closed form is the faster).
     """
-    return nets.normalize_backward(dout, cache, xp=_namespace(dout))
+    return nets.normalize_backward(dout, cache, xp=_namespace(dout=dout))
 
 
 batchnorm_backward_alt = batchnorm_backward
@@ -232,7 +239,7 @@ def layernorm_forward(x: Any, gamma: Any, beta: Any, ln_param: dict) -> tuple[An
     >>> np.round(out, 3)
     array([[-1.,  1.]])
     """
-    xp = _namespace(x, gamma, beta)
+    xp = _namespace(x=x, gamma=gamma, beta=beta)
     out, cache, _ = nets.normalize_forward(
         x, gamma, beta, axis=1, eps=ln_param.get("eps", 1e-5), xp=xp
     )
@@ -241,7 +248,7 @@ def layernorm_forward(x: Any, gamma: Any, beta: Any, ln_param: dict) -> tuple[An
 
 def layernorm_backward(dout: Any, cache: Any) -> tuple[Any, Any, Any]:
     """Gradients ``(dx, dgamma, dbeta)`` of :func:`layernorm_forward`."""
-    return nets.normalize_backward(dout, cache, xp=_namespace(dout))
+    return nets.normalize_backward(dout, cache, xp=_namespace(dout=dout))
 
 
 def dropout_forward(x: Any, dropout_param: dict) -> tuple[Any, tuple]:
@@ -267,7 +274,7 @@ def dropout_forward(x: Any, dropout_param: dict) -> tuple[Any, tuple]:
     if mode == "test":
         return x, (dropout_param, None)
     draw = (np.random.rand(*x.shape) < p) / p
-    xp = _namespace(x)
+    xp = _namespace(x=x)
     mask = xp.asarray(draw, dtype=x.dtype, device=array_api_compat.device(x))
     out, _ = nets.dropout_forward(x, mask)
     return out, (dropout_param, mask)

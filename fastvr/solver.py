@@ -101,6 +101,8 @@ class Solver:
         checkpoint_name = kwargs.pop("checkpoint_name", None)
         print_every = check_int(kwargs.pop("print_every", 10), "print_every", low=1)
         verbose = kwargs.pop("verbose", True)
+        if not isinstance(verbose, (bool, np.bool_, int)):
+            raise TypeError(f"verbose must be a bool; got {type(verbose).__name__}")
         if len(kwargs) > 0:
             extra = ", ".join(f'"{k}"' for k in kwargs)
             raise ValueError(f"Unrecognized arguments {extra}")
@@ -295,10 +297,9 @@ class Solver:
         if self._fast():
             place, data = self._placed_data()  # every check before anything changes
             xp = place.xp
-            dtype = self.model._compute_dtype(data["X_train"], self.model.params, xp)
-            self.model.params = {
-                k: xp.astype(place.put(v), dtype, copy=False) for k, v in self.model.params.items()
-            }
+            params = {k: place.put(v) for k, v in self.model.params.items()}
+            dtype = self.model._compute_dtype(data["X_train"], params, xp)
+            self.model.params = {k: xp.astype(v, dtype, copy=False) for k, v in params.items()}
             self._run = (place, data)
         try:
             with self._run[0].active() if self._run else contextlib.nullcontext():

@@ -22,7 +22,7 @@ from ._backend import (
     to_numpy,
 )
 from ._training import minibatches
-from ._validation import check_int, check_labels, check_real, check_samples
+from ._validation import check_class_count, check_int, check_labels, check_real, check_samples
 from .ops.neighbors import vote
 
 
@@ -299,7 +299,8 @@ def _grid_inputs(
     num_iters = check_int(num_iters, "num_iters", low=0)
     batch_size = check_int(batch_size, "batch_size", low=1)
     xp = place.xp
-    num_classes = int(max(int(xp.max(y)), int(xp.max(y_val)))) + 1
+    top = max(int(xp.max(y)), int(xp.max(y_val)))
+    num_classes = check_class_count(top, X.shape[1] * len(combos), 8, name="y or y_val")
     X = rows_for_gathers(X, num_iters * batch_size, xp=xp)
     rates, regs = (
         xp.asarray([combo[i] for combo in combos], dtype=X.dtype, device=device(X)) for i in (0, 1)

@@ -184,3 +184,91 @@ def test_bad_working_memory(value, error):
     with pytest.raises(error, match="working_memory"):
         KNearestNeighbor(working_memory=value)
     assert fastvr.get_working_memory() == 1024.0
+
+
+def test_per_image_features_refuse_what_is_not_an_image():
+    """Found by hand (issue 14): a grey image leaked a Numba TypingError from the hue kernel,
+    and NaN pixels went through HOG with a cast warning and gave garbage."""
+    from fastvr.features import color_histogram_hsv, hog_feature
+
+    rgb = np.zeros((8, 8, 3))
+    for bad in (np.zeros((8, 8)), np.zeros(8), np.zeros((8, 8, 2)), np.zeros((2, 8, 8, 3))):
+        with pytest.raises(ValueError, match=r"im must be an RGB image \(H, W, 3\); got shape"):
+            color_histogram_hsv(bad)
+    for bad in (np.zeros(8), np.zeros((8, 8, 2))):
+        with pytest.raises(ValueError, match=r"im must be an image \(H, W\) or \(H, W, 3\)"):
+            hog_feature(bad)
+    assert hog_feature(np.zeros((8, 8))).shape == (9,)  # grey is fine for HOG
+    for fn in (hog_feature, color_histogram_hsv):
+        for value in (np.nan, np.inf):
+            image = rgb.copy()
+            image[3, 4, 1] = value
+            with pytest.raises(ValueError, match=r"^im contains NaN or infinity"):
+                fn(image)
+        with pytest.raises(TypeError, match=r"im must hold real pixel values; got dtype complex"):
+            fn(rgb.astype(complex))
+        with pytest.raises(ValueError, match=r"im must not be empty"):
+            fn(np.zeros((0, 8, 3)))
+    with pytest.raises(ValueError, match=r"nbin must be at least 1"):
+        color_histogram_hsv(rgb, nbin=0)
+    with pytest.raises(ValueError, match=r"xmax must be greater than xmin"):
+        color_histogram_hsv(rgb, xmin=5, xmax=5)
+
+
+def test_labels_that_are_ids_not_class_indices():
+    """Found by hand (issue 14): labels such as [0, 1, 10**12] asked for a 43.7 TiB weight
+    matrix. Now a ValueError names the label and the memory, before anything is drawn."""
+    from fastvr.classifiers import LinearSVM, Softmax
+    from fastvr.tuning import train_linear_grid
+
+    X, y = np.ones((3, 4)), np.array([0, 1, 10**12])
+    for cls in (LinearSVM, Softmax):
+        model = cls()
+        state = np.random.get_state()[1].copy()
+        with pytest.raises(ValueError, match=r"y holds label 1000000000000: weights for .* GiB"):
+            model.train(X, y)
+        assert model.W is None
+        np.testing.assert_array_equal(np.random.get_state()[1], state)  # nothing drawn
+    with pytest.raises(ValueError, match=r"y or y_val holds label 1000000000000"):
+        train_linear_grid("svm", X, y, X, np.array([0, 1, 2]), [1e-3], [0.0])
+    many = np.array([0, 1, 299_999])  # 300000 classes x 4 features: 9.6 MB of weights
+    svm = LinearSVM()
+    svm.train(X, many, num_iters=1, batch_size=2)
+    assert svm.W.shape == (4, 300_000)
+    with fastvr.working_memory(1), pytest.raises(ValueError, match="y holds label 299999"):
+        LinearSVM().train(X, many)  # the budget is the bound (1 MiB here)
+
+
+def test_holes_a_first_fuzz_found():
+    """A draft property-based fuzz of the public surface (issue 14) found these escaping as
+    AttributeError or DeprecationWarning; each is now one of the documented errors."""
+    from fastvr import layers, optim
+    from fastvr.classifiers.fc_net import FullyConnectedNet, TwoLayerNet
+    from fastvr.features import extract_features, hog_feature
+    from fastvr.solver import Solver
+
+    x = np.ones((2, 3))
+    for call in (
+        lambda: layers.affine_forward(x, np.ones((3, 2)), np.nan),
+        lambda: layers.softmax_loss(np.nan, np.array([0, 1])),
+        lambda: layers.relu_forward([1.0, -1.0]),
+    ):
+        with pytest.raises(TypeError, match=r"(b|x) must be an array; got (float|list)"):
+            call()
+    with pytest.raises(TypeError, match="x must hold real numbers; got dtype complex128"):
+        layers.relu_forward(x.astype(complex))
+    with pytest.raises(TypeError, match="dw must be an array; got float"):
+        optim.adam(np.ones(3), np.nan)
+    with pytest.raises(TypeError, match="w and dw must be floating arrays"):
+        optim.sgd(np.ones(3, dtype=int), np.ones(3, dtype=int))
+    with pytest.raises(ValueError, match="normalization must be None, 'batchnorm' or"):
+        FullyConnectedNet([3], normalization=np.array([]))
+    data = {"X_train": x, "y_train": np.array([0, 1]), "X_val": x, "y_val": np.array([0, 1])}
+    with pytest.raises(TypeError, match="verbose must be a bool; got ndarray"):
+        Solver(TwoLayerNet(3, 2, 2), data, verbose=np.array([]))
+    with pytest.raises(TypeError, match=r"imgs must be an array of images; got NoneType"):
+        extract_features(None, [hog_feature])
+    with pytest.raises(ValueError, match=r"imgs must be an array of images \(N, H, W"):
+        extract_features(3.0, [hog_feature])
+    with pytest.raises(TypeError, match="feature_fns must be a list of functions"):
+        extract_features(np.zeros((2, 8, 8)), "hog")

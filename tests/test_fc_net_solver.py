@@ -359,7 +359,8 @@ def test_solver_follows_the_data_onto_another_device(xp):
     assert solver.val_acc_history == reference.val_acc_history
     for name, value in moved.params.items():
         assert type(value) is type(device_data["X_train"])
-        np.testing.assert_allclose(fastvr.to_numpy(value), model.params[name], rtol=1e-12)
+        expected = fastvr.to_numpy(model.params[name])
+        np.testing.assert_allclose(fastvr.to_numpy(value), expected, rtol=1e-12)
 
 
 # -- save / load ----------------------------------------------------------------------------

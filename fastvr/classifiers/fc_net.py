@@ -300,7 +300,9 @@ class FullyConnectedNet(_FullyConnected):
         keep = check_real(dropout_keep_ratio, "dropout_keep_ratio")
         if not 0 < keep <= 1:
             raise ValueError(f"dropout_keep_ratio must be in (0, 1]; got {keep}")
-        if normalization not in NORMALIZATIONS:
+        if not (normalization is None or isinstance(normalization, str)) or (
+            normalization not in NORMALIZATIONS
+        ):
             raise ValueError(
                 f"normalization must be None, 'batchnorm' or 'layernorm'; got {normalization!r}"
             )

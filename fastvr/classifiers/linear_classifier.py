@@ -8,7 +8,14 @@ import numpy as np
 
 from .._backend import Placement, placement_with_state, rows_for_gathers, take_rows
 from .._training import gather_floats, minibatches, warn_if_diverged
-from .._validation import check_finite, check_int, check_labels, check_real, check_samples
+from .._validation import (
+    check_class_count,
+    check_finite,
+    check_int,
+    check_labels,
+    check_real,
+    check_samples,
+)
 from ..ops.losses import hinge_loss, linear_loss, softmax_cross_entropy
 from ..saved import load_params, save_params
 from ._loss_api import check_labels_fit_weights
@@ -167,7 +174,7 @@ class LinearClassifier:
     def _initial_weights(self, X: Any, y: Any, place: Placement) -> Any:
         xp = place.xp
         if self.W is None:
-            num_classes = int(xp.max(y)) + 1
+            num_classes = check_class_count(int(xp.max(y)), X.shape[1], 8)  # drawn in float64
             W = 0.001 * np.random.randn(X.shape[1], num_classes)
             return xp.astype(place.put(W), X.dtype)
         W = check_samples(self.W, "W", place, layout="(D, C)", finite=False)
