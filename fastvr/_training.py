@@ -36,7 +36,9 @@ def minibatches(
     the device in one copy; otherwise one ``np.random.choice`` per step, for loops where other
     code may draw from ``np.random`` between steps (a subclass's own ``loss``).
     """
-    if not draw_all:
+    from ._config import budget_bytes
+
+    if not draw_all or num_iters * batch_size * 8 > budget_bytes():  # the same numbers, per step
         return (place.put(np.random.choice(num_train, batch_size)) for _ in range(num_iters))
     if num_iters == 0:
         return iter(())

@@ -21,7 +21,11 @@ from ._backend import (
 
 def _as_array(x: Any, name: str) -> Any:
     """Lists and scalars become numpy arrays; other arrays are left where they are."""
-    if library_of(x) != "numpy":
+    try:
+        library = library_of(x)
+    except TypeError:
+        raise TypeError(f"{name} must be an array; got {type(x).__name__}") from None
+    if library != "numpy":
         return x
     arr = np.asarray(x)
     if arr.dtype == object:
@@ -103,11 +107,12 @@ def check_finite(X: Any, name: str, *, xp: Any) -> None:
     if X.ndim == 2 and native_namespace(xp) is not None:
         # finiteness ignores order: read reversed axes forwards, so BLAS can
         X = X[:: -1 if X.strides[0] < 0 else 1, :: -1 if X.strides[1] < 0 else 1]
-    if X.ndim == 2 and (native_namespace(xp) is None or blas_readable(X)):
-        ones = xp.ones(X.shape[1], dtype=X.dtype, device=array_api_compat.device(X))
-        total = xp.sum(X @ ones)
-    else:
-        total = xp.sum(X)
+    with np.errstate(invalid="ignore", over="ignore"):  # what they signal is reported below
+        if X.ndim == 2 and (native_namespace(xp) is None or blas_readable(X)):
+            ones = xp.ones(X.shape[1], dtype=X.dtype, device=array_api_compat.device(X))
+            total = xp.sum(X @ ones)
+        else:
+            total = xp.sum(X)
     if bool(xp.isfinite(total)):
         return
     # min and max propagate NaN and expose ±inf; a finite pair means the sum overflowed.
@@ -135,7 +140,10 @@ def check_labels(y: Any, name: str, n_samples: int, place: Placement) -> Any:
     if y.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array of labels; got shape {y.shape}")
     if y.shape[0] != n_samples:
-        raise ValueError(f"{name} must have one label per sample ({n_samples}); got {y.shape[0]}")
+        rows = name.replace("y", "X", 1) if name.startswith("y") else "the data"
+        raise ValueError(
+            f"{name} must have one label per sample of {rows} ({n_samples}); got {y.shape[0]}"
+        )
     y, xp = place.put(y), place.xp
     if bool(xp.any(y < 0)):
         raise ValueError(f"{name} must hold non-negative labels; got min {int(xp.min(y))}")
@@ -160,6 +168,25 @@ def check_class_count(top_label: int, dim: int, itemsize: int, name: str = "y") 
             "raise fastvr.set_working_memory for a model that large"
         )
     return classes
+
+
+def check_fits(nbytes: int, what: str) -> None:
+    """``ValueError`` when ``what`` would take more than the working-memory budget: an
+    absurd size argument fails with its name instead of ``MemoryError`` (or the OOM killer)."""
+    from ._config import budget_bytes
+
+    if nbytes > budget_bytes():
+        raise ValueError(
+            f"{what} would take {nbytes / 2**30:,.1f} GiB, more than the working-memory budget "
+            f"({budget_bytes() / 2**30:g} GiB; fastvr.set_working_memory raises it)"
+        )
+
+
+def check_batch(batch_size: Any, dim: int, itemsize: int) -> int:
+    """``batch_size`` as an int >= 1 whose minibatch of ``dim`` features fits the budget."""
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    check_fits(batch_size * dim * itemsize, f"batch_size = {batch_size} (one minibatch)")
+    return batch_size
 
 
 def check_same_features(X: Any, Y: Any, x_name: str, y_name: str) -> None:

@@ -124,12 +124,24 @@ def load_CIFAR_batch(filename: str | os.PathLike) -> tuple[np.ndarray, np.ndarra
         raise FileNotFoundError(f"CIFAR-10 batch not found: {filename}") from None
     except UnsafePickleError as exc:
         raise UnsafePickleError(f"{filename}: {exc}") from None
-    except (EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError) as exc:
-        raise ValueError(f"{filename} is truncated or not a pickle: {exc}") from None
+    except (
+        EOFError,
+        pickle.UnpicklingError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        OverflowError,  # a length field past what the platform can address
+        MemoryError,  # a length field asking for more than there is
+        LookupError,  # a damaged codec name in a protocol-2 bytes object
+        SystemError,  # numpy refusing a damaged array or dtype state
+    ) as exc:
+        raise ValueError(f"{filename} is truncated or not a pickle: {exc!r}") from None
     try:
+        if not isinstance(datadict, Mapping):
+            raise TypeError(type(datadict).__name__)
         X = np.asarray(_field(datadict, "data"))
         Y = np.asarray(_field(datadict, "labels"))
-    except (KeyError, TypeError):
+    except (KeyError, TypeError, ValueError):
         raise ValueError(
             f"{filename} is not a CIFAR-10 batch: expected a dict with 'data' and 'labels'"
         ) from None

@@ -46,6 +46,25 @@ def rgb2gray(rgb: Any) -> Any:
     return xp.astype(rgb[..., :3], xp.float64) @ weights
 
 
+def _check_cells(size: tuple, name: str) -> None:
+    if size[0] < HOG_CELL or size[1] < HOG_CELL:
+        raise ValueError(
+            f"{name} must be at least {HOG_CELL} x {HOG_CELL} pixels (one HOG cell); got "
+            f"{size[0]} x {size[1]}"
+        )
+
+
+def _check_bins(nbin: Any, images: int, xmin: Any, xmax: Any) -> int:
+    """``nbin`` as an int whose histograms fit the working memory; ``xmin < xmax``."""
+    nbin = check_int(nbin, "nbin", low=1)
+    if images * (nbin + 1) * 8 > _config.budget_bytes():
+        raise ValueError(f"nbin = {nbin} hue bins per image would not fit the working memory")
+    xmin, xmax = check_real(xmin, "xmin"), check_real(xmax, "xmax")
+    if xmax <= xmin:
+        raise ValueError(f"xmax must be greater than xmin; got xmin={xmin}, xmax={xmax}")
+    return nbin
+
+
 # -- HOG ----------------------------------------------------------------------------------------
 
 
@@ -106,6 +125,7 @@ def hog_feature(im: Any) -> Any:
     (144,)
     """
     im = check_image(im, "im", colour=False)
+    _check_cells(im.shape[:2], "im")
     xp = array_api_compat.array_namespace(im)
     grey = xp.astype(rgb2gray(im), xp.float64)
     return _hog_of_grey(grey[None, ...], xp)[0, ...]
@@ -123,6 +143,7 @@ def hog_features(imgs: Any) -> Any:
     >>> feats.shape, bool(np.allclose(feats[2], hog_feature(imgs[2])))
     ((4, 144), True)
     """
+    _check_cells(imgs.shape[1:3], "imgs")
     xp = array_api_compat.array_namespace(imgs)
     if not array_api_compat.is_numpy_namespace(xp):
         grey = rgb2gray(imgs) if imgs.ndim == 4 else xp.astype(imgs, xp.float64)
@@ -211,10 +232,7 @@ def color_histogram_hsv(
     [1.0, 0.0, 0.0, 0.0]
     """
     im = check_image(im, "im", colour=True)
-    nbin = check_int(nbin, "nbin", low=1)
-    xmin, xmax = check_real(xmin, "xmin"), check_real(xmax, "xmax")
-    if xmax <= xmin:
-        raise ValueError(f"xmax must be greater than xmin; got xmin={xmin}, xmax={xmax}")
+    nbin = _check_bins(nbin, 1, xmin, xmax)
     xp = array_api_compat.array_namespace(im)
     return _hue_histograms(im[None, ...], nbin, xmin, xmax, normalized, xp)[0, ...]
 
@@ -232,6 +250,9 @@ def color_histograms_hsv(
     >>> hist.shape
     (4, 10)
     """
+    if imgs.ndim != 4 or imgs.shape[-1] < 3:
+        raise ValueError(f"imgs must be RGB images (N, H, W, 3); got shape {imgs.shape}")
+    nbin = _check_bins(nbin, imgs.shape[0], xmin, xmax)
     xp = array_api_compat.array_namespace(imgs)
     return _hue_histograms(imgs, nbin, xmin, xmax, normalized, xp)
 
@@ -315,14 +336,18 @@ def extract_features(imgs: Any, feature_fns: Sequence[Callable], verbose: bool =
         raise TypeError(f"imgs must be an array of images; got {type(imgs).__name__}") from None
     if on_host:
         imgs = np.asarray(imgs)
-    if imgs.ndim == 0:
+    if imgs.ndim not in (3, 4):
         raise ValueError(f"imgs must be an array of images (N, H, W[, C]); got shape {imgs.shape}")
+    if not array_api_compat.array_namespace(imgs).isdtype(
+        imgs.dtype, ("real floating", "integral")
+    ):
+        raise TypeError(f"imgs must hold real pixel values; got dtype {imgs.dtype}")
     if isinstance(feature_fns, (str, bytes)) or not all(callable(fn) for fn in feature_fns):
         raise TypeError("feature_fns must be a list of functions, each taking one image")
     if imgs.shape[0] == 0:
         return np.array([])
     batched = [batched_form(fn) for fn in feature_fns]
-    if any(fn is None for fn in batched) or imgs.ndim not in (3, 4):
+    if any(fn is None for fn in batched):
         return _per_image(imgs, feature_fns, verbose)
     tqdm = progress_bar()
 

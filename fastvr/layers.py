@@ -27,6 +27,8 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
+from ._backend import float_dtype_for, overflow_quietly
+from ._validation import check_finite
 from .ops import nets
 from .ops.losses import hinge_loss, softmax_cross_entropy
 
@@ -49,16 +51,19 @@ __all__ = [
 
 def _namespace(**arrays: Any) -> Any:
     """The array namespace of the named arguments: ``TypeError`` for one that is not a real
-    numeric array, or for arrays of two libraries."""
+    numeric array or for arrays of two libraries, ``ValueError`` for NaN or infinity."""
     for name, value in arrays.items():
         if not array_api_compat.is_array_api_obj(value) or isinstance(value, np.generic):
             raise TypeError(f"{name} must be an array; got {type(value).__name__}")
         xp = array_api_compat.array_namespace(value)
         if not xp.isdtype(value.dtype, ("real floating", "integral")):
             raise TypeError(f"{name} must hold real numbers; got dtype {value.dtype}")
+        if xp.isdtype(value.dtype, "real floating"):
+            check_finite(value, name, xp=xp)
     return array_api_compat.array_namespace(*arrays.values())
 
 
+@overflow_quietly
 def affine_forward(x: Any, w: Any, b: Any) -> tuple[Any, tuple]:
     """Fully connected layer: ``out = x.reshape(N, D) @ w + b``.
 
@@ -82,6 +87,11 @@ def affine_forward(x: Any, w: Any, b: Any) -> tuple[Any, tuple]:
     array([[1.5, 1. ]])
     """
     xp = _namespace(x=x, w=w, b=b)
+    if x.ndim < 1 or w.ndim != 2 or b.ndim != 1:
+        raise ValueError(
+            f"affine_forward takes x (N, d_1, ..., d_k), w (D, M) and b (M,); got x {x.shape}, "
+            f"w {w.shape}, b {b.shape}"
+        )
     rows = xp.reshape(x, (x.shape[0], -1))
     if rows.shape[1] != w.shape[0] or b.shape != (w.shape[1],):
         raise ValueError(
@@ -92,6 +102,7 @@ def affine_forward(x: Any, w: Any, b: Any) -> tuple[Any, tuple]:
     return out, (x, w, b)
 
 
+@overflow_quietly
 def affine_backward(dout: Any, cache: tuple) -> tuple[Any, Any, Any]:
     """Gradients ``(dx, dw, db)`` of :func:`affine_forward`; ``dx`` has ``x``'s shape.
 
@@ -109,6 +120,7 @@ def affine_backward(dout: Any, cache: tuple) -> tuple[Any, Any, Any]:
     return xp.reshape(dx, x.shape), dw, db
 
 
+@overflow_quietly
 def relu_forward(x: Any) -> tuple[Any, Any]:
     """``max(0, x)``; the cache is ``x``.
 
@@ -122,6 +134,7 @@ def relu_forward(x: Any) -> tuple[Any, Any]:
     return out, x
 
 
+@overflow_quietly
 def relu_backward(dout: Any, cache: Any) -> Any:
     """Gradient of ReLU: ``dout`` where the input was positive, else 0.
 
@@ -135,13 +148,21 @@ def relu_backward(dout: Any, cache: Any) -> Any:
 
 
 def _labels(x: Any, y: Any, xp: Any) -> Any:
+    if x.ndim != 2 or 0 in x.shape:
+        raise ValueError(f"x must be scores (N, C) with N, C >= 1; got shape {x.shape}")
     if y.shape != (x.shape[0],) or not xp.isdtype(y.dtype, "integral"):
-        raise ValueError(f"y must be {x.shape[0]} integer labels; got {y.dtype} {y.shape}")
+        raise ValueError(
+            f"y must be {x.shape[0]} integer labels, one per row of x {x.shape}; got "
+            f"{y.dtype} {y.shape}"
+        )
     if bool(xp.any((y < 0) | (y >= x.shape[1]))):
-        raise ValueError(f"y must hold labels 0..{x.shape[1] - 1} for {x.shape[1]} classes")
+        raise ValueError(
+            f"y must hold labels 0..{x.shape[1] - 1} for the {x.shape[1]} classes of x"
+        )
     return y
 
 
+@overflow_quietly
 def softmax_loss(x: Any, y: Any) -> tuple[float, Any]:
     """Mean softmax cross-entropy of scores ``x`` (N, C) for labels ``y`` (N,), and dx.
 
@@ -153,10 +174,12 @@ def softmax_loss(x: Any, y: Any) -> tuple[float, Any]:
     True
     """
     xp = _namespace(x=x, y=y)
+    x = xp.astype(x, float_dtype_for(x.dtype, xp=xp), copy=False)  # integer scores: no wrap
     loss, dx = softmax_cross_entropy(x, _labels(x, y, xp), xp=xp)
     return float(loss), dx
 
 
+@overflow_quietly
 def svm_loss(x: Any, y: Any) -> tuple[float, Any]:
     """Mean multiclass hinge loss (margin 1) of scores ``x`` (N, C) for labels ``y``, and dx.
 
@@ -167,6 +190,7 @@ def svm_loss(x: Any, y: Any) -> tuple[float, Any]:
     0.5
     """
     xp = _namespace(x=x, y=y)
+    x = xp.astype(x, float_dtype_for(x.dtype, xp=xp), copy=False)  # integer scores: no wrap
     loss, dx = hinge_loss(x, _labels(x, y, xp), xp=xp)
     return float(loss), dx
 
@@ -178,6 +202,21 @@ def _mode(param: dict, layer: str) -> str:
     return mode
 
 
+def _norm_args(x: Any, gamma: Any, beta: Any) -> Any:
+    """The namespace, after checking x (N, D) and the per-feature gamma and beta (D,)."""
+    xp = _namespace(x=x, gamma=gamma, beta=beta)
+    if x.ndim != 2 or 0 in x.shape:
+        raise ValueError(f"x must be (N, D) with N, D >= 1; got shape {x.shape}")
+    for name, value in (("gamma", gamma), ("beta", beta)):
+        if value.shape != (x.shape[1],):
+            raise ValueError(
+                f"{name} must have shape ({x.shape[1]},) for x of shape {x.shape}; got "
+                f"{value.shape}"
+            )
+    return xp
+
+
+@overflow_quietly
 def batchnorm_forward(x: Any, gamma: Any, beta: Any, bn_param: dict) -> tuple[Any, Any]:
     """Batch normalisation of ``x`` (N, D), feature by feature.
 
@@ -196,8 +235,12 @@ def batchnorm_forward(x: Any, gamma: Any, beta: Any, bn_param: dict) -> tuple[An
     (array([[-1., -1.],
            [ 1.,  1.]]), array([0.2, 2. ]))
     """
+    return batchnorm_step(x, gamma, beta, bn_param, xp=_norm_args(x, gamma, beta))
+
+
+def batchnorm_step(x: Any, gamma: Any, beta: Any, bn_param: dict, *, xp: Any) -> tuple[Any, Any]:
+    """:func:`batchnorm_forward` on arrays already checked (the networks' inner loop)."""
     mode = _mode(bn_param, "batchnorm")
-    xp = _namespace(x=x, gamma=gamma, beta=beta)
     eps = bn_param.get("eps", 1e-5)
     momentum = bn_param.get("momentum", 0.9)
     zeros = xp.zeros(x.shape[1], dtype=x.dtype, device=array_api_compat.device(x))
@@ -216,6 +259,7 @@ def batchnorm_forward(x: Any, gamma: Any, beta: Any, bn_param: dict) -> tuple[An
     return out, cache
 
 
+@overflow_quietly
 def batchnorm_backward(dout: Any, cache: Any) -> tuple[Any, Any, Any]:
     """Gradients ``(dx, dgamma, dbeta)`` of :func:`batchnorm_forward` in train mode.
 
@@ -229,6 +273,7 @@ def batchnorm_backward(dout: Any, cache: Any) -> tuple[Any, Any, Any]:
 batchnorm_backward_alt = batchnorm_backward
 
 
+@overflow_quietly
 def layernorm_forward(x: Any, gamma: Any, beta: Any, ln_param: dict) -> tuple[Any, Any]:
     """Layer normalisation of ``x`` (N, D), sample by sample; ``ln_param["eps"]`` (1e-5).
 
@@ -239,18 +284,24 @@ def layernorm_forward(x: Any, gamma: Any, beta: Any, ln_param: dict) -> tuple[An
     >>> np.round(out, 3)
     array([[-1.,  1.]])
     """
-    xp = _namespace(x=x, gamma=gamma, beta=beta)
+    return layernorm_step(x, gamma, beta, ln_param, xp=_norm_args(x, gamma, beta))
+
+
+def layernorm_step(x: Any, gamma: Any, beta: Any, ln_param: dict, *, xp: Any) -> tuple[Any, Any]:
+    """:func:`layernorm_forward` on arrays already checked (the networks' inner loop)."""
     out, cache, _ = nets.normalize_forward(
         x, gamma, beta, axis=1, eps=ln_param.get("eps", 1e-5), xp=xp
     )
     return out, cache
 
 
+@overflow_quietly
 def layernorm_backward(dout: Any, cache: Any) -> tuple[Any, Any, Any]:
     """Gradients ``(dx, dgamma, dbeta)`` of :func:`layernorm_forward`."""
     return nets.normalize_backward(dout, cache, xp=_namespace(dout=dout))
 
 
+@overflow_quietly
 def dropout_forward(x: Any, dropout_param: dict) -> tuple[Any, tuple]:
     """Inverted dropout: in train mode each unit is kept with probability ``p`` and scaled
     by ``1 / p``; test mode passes ``x`` through.
@@ -266,6 +317,11 @@ def dropout_forward(x: Any, dropout_param: dict) -> tuple[Any, tuple]:
     >>> sorted(set(out.ravel().tolist()))
     [0.0, 2.0]
     """
+    return dropout_step(x, dropout_param, xp=_namespace(x=x))
+
+
+def dropout_step(x: Any, dropout_param: dict, *, xp: Any) -> tuple[Any, tuple]:
+    """:func:`dropout_forward` on an array already checked (the networks' inner loop)."""
     p, mode = dropout_param["p"], _mode(dropout_param, "dropout")
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p <= 1:
         raise ValueError(f"dropout_param['p'] is the keep probability, in (0, 1]; got {p!r}")
@@ -274,12 +330,12 @@ def dropout_forward(x: Any, dropout_param: dict) -> tuple[Any, tuple]:
     if mode == "test":
         return x, (dropout_param, None)
     draw = (np.random.rand(*x.shape) < p) / p
-    xp = _namespace(x=x)
     mask = xp.asarray(draw, dtype=x.dtype, device=array_api_compat.device(x))
     out, _ = nets.dropout_forward(x, mask)
     return out, (dropout_param, mask)
 
 
+@overflow_quietly
 def dropout_backward(dout: Any, cache: tuple) -> Any:
     """Gradient of :func:`dropout_forward`: through the same mask (train), unchanged (test)."""
     dropout_param, mask = cache

@@ -21,6 +21,8 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
+from ._backend import overflow_quietly
+
 __all__ = ["adam", "rmsprop", "sgd", "sgd_momentum"]
 
 
@@ -54,6 +56,7 @@ def _state(config: dict, key: str, w: Any, xp: Any) -> Any:
     return value
 
 
+@overflow_quietly
 def sgd(w: Any, dw: Any, config: dict | None = None) -> tuple[Any, dict]:
     """Vanilla stochastic gradient descent, in place: ``w -= learning_rate * dw``.
 
@@ -64,6 +67,7 @@ def sgd(w: Any, dw: Any, config: dict | None = None) -> tuple[Any, dict]:
     return w, config
 
 
+@overflow_quietly
 def sgd_momentum(w: Any, dw: Any, config: dict | None = None) -> tuple[Any, dict]:
     """SGD with momentum: ``v = momentum * v - learning_rate * dw``; ``next_w = w + v``.
 
@@ -75,6 +79,7 @@ def sgd_momentum(w: Any, dw: Any, config: dict | None = None) -> tuple[Any, dict
     return w + v, config
 
 
+@overflow_quietly
 def rmsprop(w: Any, dw: Any, config: dict | None = None) -> tuple[Any, dict]:
     """RMSProp: a moving average of squared gradients scales each step.
 
@@ -90,6 +95,7 @@ def rmsprop(w: Any, dw: Any, config: dict | None = None) -> tuple[Any, dict]:
     return w - config["learning_rate"] * dw / (xp.sqrt(cache) + config["epsilon"]), config
 
 
+@overflow_quietly
 def adam(w: Any, dw: Any, config: dict | None = None) -> tuple[Any, dict]:
     """Adam: bias-corrected moving averages of the gradient and its square.
 

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import tokenize
+import warnings
 from typing import Any
 
 import numpy as np
@@ -87,13 +89,27 @@ def read_saved_dict(path: str) -> dict[str, Any]:
             }.get(version)
             if read_header is None:
                 raise ValueError(f"unsupported .npy format version {version}")
-            shape, _, dtype = read_header(f)
+            with warnings.catch_warnings():  # numpy parses the header as a Python literal
+                warnings.simplefilter("ignore", (DeprecationWarning, SyntaxWarning))
+                shape, _, dtype = read_header(f)
             if shape != () or dtype != np.dtype(object):
                 raise ValueError(f"holds a {dtype} array of shape {shape}, not a saved dict")
             saved = load_pickle(f)
     except UnsafePickleError as exc:
         raise UnsafePickleError(f"{path}: {exc}") from None
-    except (EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError) as exc:
+    except (
+        EOFError,
+        pickle.UnpicklingError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        SyntaxError,  # a damaged .npy header (numpy parses it as a Python literal)
+        tokenize.TokenError,
+        OverflowError,  # a length field past what the platform can address
+        MemoryError,  # a length field asking for more than there is
+        LookupError,  # a damaged codec name in a protocol-2 bytes object
+        SystemError,  # numpy refusing a damaged array or dtype state
+    ) as exc:
         raise ValueError(f"{path} is not a model saved by the course or fastvr: {exc}") from None
     content = saved.item() if isinstance(saved, np.ndarray) and saved.shape == () else saved
     if not isinstance(content, dict) or not all(isinstance(k, str) for k in content):

@@ -42,7 +42,7 @@ import numpy as np
 from . import optim
 from ._backend import Placement, placement_with_state, take_rows
 from ._training import gather_floats
-from ._validation import check_int, check_labels, check_real, check_samples
+from ._validation import check_batch, check_int, check_labels, check_real, check_samples
 from .classifiers._loss_api import check_labels_fit_weights
 from .classifiers.fc_net import _FullyConnected
 from .ops.distances import blocks
@@ -88,7 +88,8 @@ class Solver:
         update_rule = kwargs.pop("update_rule", "sgd")
         optim_config = kwargs.pop("optim_config", {})
         lr_decay = check_real(kwargs.pop("lr_decay", 1.0), "lr_decay", low=0.0)
-        batch_size = check_int(kwargs.pop("batch_size", 100), "batch_size", low=1)
+        row = int(np.prod(getattr(data["X_train"], "shape", (0, 1))[1:]))
+        batch_size = check_batch(kwargs.pop("batch_size", 100), row, 8)
         num_epochs = check_int(kwargs.pop("num_epochs", 10), "num_epochs", low=0)
         num_train_samples = kwargs.pop("num_train_samples", 1000)
         num_val_samples = kwargs.pop("num_val_samples", None)

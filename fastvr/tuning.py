@@ -22,7 +22,15 @@ from ._backend import (
     to_numpy,
 )
 from ._training import minibatches
-from ._validation import check_class_count, check_int, check_labels, check_real, check_samples
+from ._validation import (
+    check_batch,
+    check_class_count,
+    check_fits,
+    check_int,
+    check_labels,
+    check_real,
+    check_samples,
+)
 from .ops.neighbors import vote
 
 
@@ -297,7 +305,7 @@ def _grid_inputs(
     if not combos:
         raise ValueError("learning_rates and regularization_strengths must not be empty")
     num_iters = check_int(num_iters, "num_iters", low=0)
-    batch_size = check_int(batch_size, "batch_size", low=1)
+    batch_size = check_batch(batch_size, X.shape[1] * len(combos), 8)
     xp = place.xp
     top = max(int(xp.max(y)), int(xp.max(y_val)))
     num_classes = check_class_count(top, X.shape[1] * len(combos), 8, name="y or y_val")
@@ -368,6 +376,11 @@ def train_two_layer_grid(
     place, X, y, X_val, y_val, combos = run.place, run.X, run.y, run.X_val, run.y_val, run.combos
     batch_size = run.batch_size
     xp = place.xp
+    g = len(combos)
+    check_fits(
+        8 * g * hidden_size * (X.shape[1] + run.num_classes + batch_size),
+        f"hidden_size = {hidden_size} for the grid's nets",
+    )
     # Draws W1 then W2, as one by one would; the trained nets below are copies of it.
     template = TwoLayerNet(X.shape[1], hidden_size, run.num_classes, std=std)
     g = len(combos)

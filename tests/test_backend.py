@@ -120,7 +120,7 @@ def test_working_memory_context():
 
 
 def test_rejects_non_arrays():
-    with pytest.raises(TypeError, match=r"expected an array"):
+    with pytest.raises(TypeError, match=r"X must be an array; got dict"):
         fastvr.pairwise_distances({"a": 1})
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -116,7 +118,7 @@ def test_bad_labels(rng):
         knn.train(X, np.array([0.0, 1.0, 1.0, 0.0]))
     with pytest.raises(ValueError, match=r"y must hold non-negative labels; got min -1"):
         knn.train(X, np.array([0, -1, 1, 0]))
-    with pytest.raises(ValueError, match=r"y must have one label per sample \(4\); got 3"):
+    with pytest.raises(ValueError, match=r"y must have one label per sample of X \(4\); got 3"):
         knn.train(X, np.array([0, 1, 1]))
     with pytest.raises(ValueError, match=r"y must be a 1-D array of labels"):
         knn.train(X, np.zeros((4, 1), dtype=int))
@@ -272,3 +274,42 @@ def test_holes_a_first_fuzz_found():
         extract_features(3.0, [hog_feature])
     with pytest.raises(TypeError, match="feature_fns must be a list of functions"):
         extract_features(np.zeros((2, 8, 8)), "hog")
+
+
+def test_absurd_sizes_are_refused_before_they_allocate():
+    """Sizes the fuzz tried (10**9): each a ValueError naming the argument, not MemoryError
+    or the OOM killer."""
+    from fastvr.classifiers import LinearSVM
+    from fastvr.classifiers.fc_net import FullyConnectedNet
+    from fastvr.classifiers.neural_net import TwoLayerNet
+    from fastvr.features import color_histogram_hsv, extract_features, hog_feature
+    from fastvr.solver import Solver
+
+    X, y, huge = np.ones((6, 4)), np.arange(6) % 3, 10**9
+    with pytest.raises(ValueError, match=r"batch_size = 1000000000 \(one minibatch\) would take"):
+        LinearSVM().train(X, y, batch_size=huge)
+    with pytest.raises(ValueError, match=r"input_dim, hidden_dims, num_classes = \[1000000000"):
+        FullyConnectedNet([5], input_dim=huge)
+    with pytest.raises(ValueError, match="input_size x hidden_size x output_size weights"):
+        TwoLayerNet(4, huge, 3)
+    data = {"X_train": X, "y_train": y, "X_val": X, "y_val": y}
+    with pytest.raises(ValueError, match="batch_size = 1000000000"):
+        Solver(FullyConnectedNet([5], input_dim=4, num_classes=3), data, batch_size=huge)
+    rgb = np.zeros((8, 8, 3))
+    with pytest.raises(ValueError, match="nbin = 1000000000 hue bins"):
+        color_histogram_hsv(rgb, nbin=huge)
+    with pytest.raises(ValueError, match=r"im must be at least 8 x 8 pixels"):
+        hog_feature(np.zeros((4, 8)))
+    with pytest.raises(ValueError, match=r"imgs must be RGB images \(N, H, W, 3\)"):
+        extract_features(np.zeros((2, 8, 8)), [functools.partial(color_histogram_hsv, nbin=5)])
+
+
+def test_overflowing_scores_still_rank_without_a_warning():
+    from fastvr.classifiers import Softmax
+
+    model = Softmax()
+    model.W = np.array([[1.0, -1.0], [1.0, 1.0]])
+    X = np.full((1, 2), np.finfo(np.float64).max)
+    assert model.predict(X).tolist() == [0]  # scores [inf, 0]: the overflow still ranks
+    with pytest.raises(ValueError, match="X contains NaN or infinity"):
+        model.predict(np.array([[np.inf, -np.inf]]))  # no 'invalid value' warning on the way

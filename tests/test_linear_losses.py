@@ -155,7 +155,7 @@ def test_bad_input(kind, which, rng):
         fn(W, X, np.array([0, 1, -1, 2, 0, 1]), 0.0)
     with pytest.raises(TypeError, match=r"y must hold integer class labels"):
         fn(W, X, y.astype(float), 0.0)
-    with pytest.raises(ValueError, match=r"y must have one label per sample \(6\); got 5"):
+    with pytest.raises(ValueError, match=r"y must have one label per sample of X \(6\); got 5"):
         fn(W, X, y[:5], 0.0)
     with pytest.raises(ValueError, match=r"X has 4 features but W has 5 rows"):
         fn(np.zeros((5, 3)), X, y, 0.0)

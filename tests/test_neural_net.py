@@ -264,7 +264,9 @@ def test_bad_input(rng):
         net.loss(X, y.astype(float))
     with pytest.raises(ValueError, match=r"X contains NaN or infinity"):
         net.loss(np.full((2, 4), np.nan))
-    with pytest.raises(ValueError, match=r"y_val must have one label per sample \(5\); got 4"):
+    with pytest.raises(
+        ValueError, match=r"y_val must have one label per sample of X_val \(5\); got 4"
+    ):
         net.train(X, y, X, y[:4])
     with pytest.raises(ValueError, match=r"X_val has 3 features but X has 4"):
         net.train(X, y, X[:, :3], y)

@@ -151,9 +151,10 @@ def placement_for(
     """
     found: dict[tuple[str, Any], None] = {}
     for x in arrays:
-        if x is None:
+        try:
+            library = library_of(x)
+        except TypeError:  # not an array: the argument's own check names it
             continue
-        library = library_of(x)
         found[(library, _device_of(x, library))] = None
     native = [key for key in found if key[0] != "numpy"]
     if len(native) > 1 or (native and ("numpy", None) in found):

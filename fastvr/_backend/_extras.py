@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 import array_api_compat
 import array_api_extra as xpx
+import numpy as np
 
 
 def native_namespace(xp: ModuleType) -> ModuleType | None:
@@ -20,6 +23,22 @@ def native_namespace(xp: ModuleType) -> ModuleType | None:
 
         return cupy
     return None
+
+
+def overflow_quietly(function: Callable) -> Callable:
+    """Run ``function`` with numpy's overflow and invalid-value warnings off.
+
+    For math on inputs already checked finite: values so large that the arithmetic overflows
+    give numpy's IEEE answer (inf, NaN) without a ``RuntimeWarning`` per call; the callers
+    that can say something more useful about it (the models, the losses) do.
+    """
+
+    @functools.wraps(function)
+    def quietly(*args: Any, **kwargs: Any) -> Any:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return function(*args, **kwargs)
+
+    return quietly
 
 
 def argpartition(x: Any, kth: int, *, xp: ModuleType) -> Any:

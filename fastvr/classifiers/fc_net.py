@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import layer_utils, layers
 from .._backend import Placement, placement_with_state, to_numpy
-from .._validation import check_int, check_labels, check_real, check_samples
+from .._validation import check_fits, check_int, check_labels, check_real, check_samples
 from ..layer_utils import *  # noqa: F403 (the course's star import re-exports them)
 from ..layers import *  # noqa: F403
 from ..ops import nets
@@ -56,6 +56,8 @@ class _FullyConnected:
 
     def _draw(self, dims: Sequence[int], weight_scale: float) -> None:
         """The course's parameters, drawn from ``np.random`` layer by layer."""
+        sizes = sum(dims[i - 1] * dims[i] for i in range(1, len(dims)))
+        check_fits(8 * sizes, f"the weights for input_dim, hidden_dims, num_classes = {dims}")
         self.params = {}
         for i in range(1, len(dims)):
             self.params[f"W{i}"] = weight_scale * np.random.randn(dims[i - 1], dims[i])
@@ -88,7 +90,8 @@ class _FullyConnected:
         """
         place, X, params = self._prepare(X)
         xp = place.xp
-        with place.active():
+        # X and the parameters are finite (checked); what overflows is reported below
+        with place.active(), np.errstate(over="ignore", invalid="ignore"):
             if y is None:
                 return place.give_back(self._scores(X, params, xp=xp))
             y = check_labels(y, "y", X.shape[0], place)
@@ -128,7 +131,7 @@ class _FullyConnected:
     def _prepare(self, X: Any) -> tuple[Placement, Any, dict]:
         """Placement, ``X`` as (N, D) in the computing dtype, and the parameters placed."""
         place = placement_with_state(X, state=tuple(self.params.values()))
-        X = check_samples(X, "X", place, ndim=max(getattr(X, "ndim", 2), 2), finite=False)
+        X = check_samples(X, "X", place, ndim=max(getattr(X, "ndim", 2), 2))
         xp = place.xp
         X = xp.reshape(X, (X.shape[0], -1))
         dim = self.params["W1"].shape[0]
@@ -155,18 +158,18 @@ class _FullyConnected:
             norm_cache = None
             if self.normalization == "batchnorm":
                 self.bn_params[i - 1]["mode"] = mode
-                hidden, norm_cache = layers.batchnorm_forward(
-                    hidden, params[f"gamma{i}"], params[f"beta{i}"], self.bn_params[i - 1]
+                hidden, norm_cache = layers.batchnorm_step(
+                    hidden, params[f"gamma{i}"], params[f"beta{i}"], self.bn_params[i - 1], xp=xp
                 )
             elif self.normalization == "layernorm":
-                hidden, norm_cache = layers.layernorm_forward(
-                    hidden, params[f"gamma{i}"], params[f"beta{i}"], self.bn_params[i - 1]
+                hidden, norm_cache = layers.layernorm_step(
+                    hidden, params[f"gamma{i}"], params[f"beta{i}"], self.bn_params[i - 1], xp=xp
                 )
             hidden, relu_out = nets.relu_forward(hidden, xp=xp, overwrite=True)  # our own
             drop_cache = None
             if self.use_dropout:
                 self.dropout_param["mode"] = mode
-                hidden, drop_cache = layers.dropout_forward(hidden, self.dropout_param)
+                hidden, drop_cache = layers.dropout_step(hidden, self.dropout_param, xp=xp)
             caches.append((norm_cache, relu_out, drop_cache))
         inputs.append(hidden)
         last = self.num_layers
@@ -193,7 +196,7 @@ class _FullyConnected:
             dout = dout @ W.T
             norm_cache, relu_out, drop_cache = caches[i - 2]
             if drop_cache is not None:
-                dout = layers.dropout_backward(dout, drop_cache)
+                dout = nets.dropout_backward(dout, drop_cache[1])
             dout = nets.relu_backward(dout, relu_out, xp=xp)
             if norm_cache is not None:
                 dout, grads[f"gamma{i - 1}"], grads[f"beta{i - 1}"] = nets.normalize_backward(

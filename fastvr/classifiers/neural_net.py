@@ -10,7 +10,15 @@ import numpy as np
 
 from .._backend import Placement, placement_with_state, rows_for_gathers, take_rows, to_numpy
 from .._training import gather_floats, minibatches, warn_if_diverged
-from .._validation import check_finite, check_int, check_labels, check_real, check_samples
+from .._validation import (
+    check_batch,
+    check_finite,
+    check_fits,
+    check_int,
+    check_labels,
+    check_real,
+    check_samples,
+)
 from ..ops.nets import two_layer_loss, two_layer_scores
 from ._loss_api import check_labels_fit_weights
 
@@ -65,6 +73,8 @@ class TwoLayerNet:
         std = check_real(std, "std")
         if std <= 0:
             raise ValueError(f"std must be positive; got {std}")
+        weights = hidden_size * (input_size + output_size)
+        check_fits(8 * weights, f"input_size x hidden_size x output_size weights ({weights:,})")
         self.params: dict[str, Any] = {}
         self.params["W1"] = std * np.random.randn(input_size, hidden_size)
         self.params["b1"] = np.zeros(hidden_size)
@@ -153,6 +163,7 @@ class TwoLayerNet:
         num_iters = check_int(num_iters, "num_iters", low=0)
         batch_size = check_int(batch_size, "batch_size", low=1)
         place, X, params = self._prepare(X, y, X_val, y_val, products=False)
+        check_batch(batch_size, X.shape[1] + params["W1"].shape[1], 8)
         xp = place.xp
         y = check_labels(y, "y", X.shape[0], place)
         X_val = check_samples(X_val, "X_val", place)

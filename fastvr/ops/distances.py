@@ -32,7 +32,15 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from .._backend import clamp_min_, itemsize, row_sq_norms, scatter_set, take_rows, to_numpy
+from .._backend import (
+    clamp_min_,
+    itemsize,
+    overflow_quietly,
+    row_sq_norms,
+    scatter_set,
+    take_rows,
+    to_numpy,
+)
 
 METRICS = {"l2": "l2", "euclidean": "l2", "l1": "l1", "manhattan": "l1", "cityblock": "l1"}
 METHODS = {
@@ -71,6 +79,7 @@ class Reference:
         return self.augmented[:, -1]
 
 
+@overflow_quietly
 def prepare_reference(Y: Any, *, xp: ModuleType) -> Reference:
     """Centre ``Y`` by its mean (accumulated in float64) and lay it out for the L2 GEMM."""
     mean = xp.sum(Y, axis=0, keepdims=True, dtype=xp.float64) / Y.shape[0]
@@ -107,6 +116,7 @@ def _refine_cancelled(
         scatter_set(D2, r, c, xp.astype(xp.sum(diff * diff, axis=1), D2.dtype), xp=xp)
 
 
+@overflow_quietly
 def sq_l2_block(
     X: Any, ref: Reference, *, xp: ModuleType, budget_bytes: int, clamp: bool = True
 ) -> Any:
@@ -131,6 +141,7 @@ def sq_l2_block(
     return clamp_min_(D2, 0, xp=xp) if clamp else D2
 
 
+@overflow_quietly
 def l1_block(X: Any, Y: Any, *, xp: ModuleType) -> Any:
     """L1 (Manhattan) distances ``(n, m)`` by broadcasting, in cache-sized tiles."""
     n, d = X.shape
