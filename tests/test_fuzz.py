@@ -26,6 +26,7 @@ import os
 import types
 import warnings
 
+import array_api_compat
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -403,6 +404,10 @@ TARGETS = {
 def _same(a, b):
     if a is b:
         return True
+    if not isinstance(a, np.ndarray) and array_api_compat.is_array_api_obj(a):  # on a device
+        return array_api_compat.is_array_api_obj(b) and _same(
+            fastvr.to_numpy(a).copy(), fastvr.to_numpy(b).copy()
+        )
     if isinstance(a, np.ndarray):
         return (
             isinstance(b, np.ndarray)
