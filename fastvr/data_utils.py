@@ -58,6 +58,21 @@ _ALLOWED = {
 }
 
 
+# What reading a truncated, bit-flipped or hand-made pickle of plain data can raise (besides
+# UnsafePickleError): each is reported as the file being damaged.
+DAMAGED_PICKLE = (
+    EOFError,
+    pickle.UnpicklingError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    OverflowError,  # a length field past what the platform can address
+    MemoryError,  # a length field asking for more than there is
+    LookupError,  # a damaged codec name in a protocol-2 bytes object
+    SystemError,  # numpy refusing a damaged array or dtype state
+)
+
+
 class _PlainDataUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         try:
@@ -124,17 +139,7 @@ def load_CIFAR_batch(filename: str | os.PathLike) -> tuple[np.ndarray, np.ndarra
         raise FileNotFoundError(f"CIFAR-10 batch not found: {filename}") from None
     except UnsafePickleError as exc:
         raise UnsafePickleError(f"{filename}: {exc}") from None
-    except (
-        EOFError,
-        pickle.UnpicklingError,
-        ValueError,
-        TypeError,
-        AttributeError,
-        OverflowError,  # a length field past what the platform can address
-        MemoryError,  # a length field asking for more than there is
-        LookupError,  # a damaged codec name in a protocol-2 bytes object
-        SystemError,  # numpy refusing a damaged array or dtype state
-    ) as exc:
+    except DAMAGED_PICKLE as exc:
         raise ValueError(f"{filename} is truncated or not a pickle: {exc!r}") from None
     try:
         if not isinstance(datadict, Mapping):

@@ -29,7 +29,6 @@ array([[1., 0.],
 from __future__ import annotations
 
 import os
-import pickle
 import tokenize
 import warnings
 from typing import Any
@@ -37,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from ._backend import to_numpy
-from .data_utils import UnsafePickleError, load_pickle
+from .data_utils import DAMAGED_PICKLE, UnsafePickleError, load_pickle
 
 __all__ = ["load_params", "save_folder", "save_params", "set_save_folder"]
 
@@ -97,19 +96,8 @@ def read_saved_dict(path: str) -> dict[str, Any]:
             saved = load_pickle(f)
     except UnsafePickleError as exc:
         raise UnsafePickleError(f"{path}: {exc}") from None
-    except (
-        EOFError,
-        pickle.UnpicklingError,
-        ValueError,
-        TypeError,
-        AttributeError,
-        SyntaxError,  # a damaged .npy header (numpy parses it as a Python literal)
-        tokenize.TokenError,
-        OverflowError,  # a length field past what the platform can address
-        MemoryError,  # a length field asking for more than there is
-        LookupError,  # a damaged codec name in a protocol-2 bytes object
-        SystemError,  # numpy refusing a damaged array or dtype state
-    ) as exc:
+    # a damaged .npy header fails as a Python literal would (numpy parses it as one)
+    except (*DAMAGED_PICKLE, SyntaxError, tokenize.TokenError) as exc:
         raise ValueError(f"{path} is not a model saved by the course or fastvr: {exc}") from None
     content = saved.item() if isinstance(saved, np.ndarray) and saved.shape == () else saved
     if not isinstance(content, dict) or not all(isinstance(k, str) for k in content):
