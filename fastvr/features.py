@@ -15,7 +15,7 @@ import array_api_compat
 import numpy as np
 
 from . import _config
-from ._backend import bincount, itemsize, library_of, placement_for, take_nd
+from ._backend import bincount, itemsize, library_of, overflow_quietly, placement_for, take_nd
 from ._progress import progress_bar
 from ._validation import check_image, check_int, check_real, check_samples
 from .ops.distances import blocks
@@ -27,6 +27,7 @@ HOG_ORIENTATIONS = 9
 HOG_CELL = 8
 
 
+@overflow_quietly
 def rgb2gray(rgb: Any) -> Any:
     """Grey image(s) from RGB with the course's weights; a grey (2-D) image passes through.
 
@@ -39,7 +40,13 @@ def rgb2gray(rgb: Any) -> Any:
     >>> rgb2gray(np.ones((2, 2))).shape  # already grey
     (2, 2)
     """
+    if not array_api_compat.is_array_api_obj(rgb) or isinstance(rgb, np.generic):
+        raise TypeError(f"rgb must be an array of pixels; got {type(rgb).__name__}")
     xp = array_api_compat.array_namespace(rgb)
+    if not xp.isdtype(rgb.dtype, ("real floating", "integral")):
+        raise TypeError(f"rgb must hold real pixel values; got dtype {rgb.dtype}")
+    if rgb.ndim < 2 or (rgb.ndim > 2 and rgb.shape[-1] < 3):
+        raise ValueError(f"rgb must be grey (H, W) or colour (..., 3) pixels; got {rgb.shape}")
     if rgb.ndim == 2:
         return rgb
     weights = xp.asarray(GRAY_WEIGHTS, dtype=xp.float64, device=array_api_compat.device(rgb))

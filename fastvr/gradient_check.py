@@ -15,7 +15,15 @@ import numpy as np
 
 
 def _namespace(x: Any):
-    return array_api_compat.array_namespace(x)
+    """The namespace of the array ``x`` checked: a real floating array, named if not."""
+    if not array_api_compat.is_array_api_obj(x) or isinstance(x, np.generic):
+        raise TypeError(f"x must be an array (it is perturbed in place); got {type(x).__name__}")
+    xp = array_api_compat.array_namespace(x)
+    if not xp.isdtype(x.dtype, "real floating"):
+        raise TypeError(f"x must be a floating array (it is perturbed in place); got {x.dtype}")
+    if isinstance(x, np.ndarray) and not x.flags.writeable:
+        raise ValueError("x must be writeable (it is perturbed in place); got a read-only array")
+    return xp
 
 
 def _indices(shape: tuple[int, ...]):

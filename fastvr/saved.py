@@ -60,6 +60,8 @@ def save_folder() -> str:
 
 
 def _path(fname: str | os.PathLike) -> str:
+    if not isinstance(fname, (str, os.PathLike)) or not os.fspath(fname):
+        raise TypeError(f"fname must be a file name (str or path); got {fname!r}")
     return os.path.join(save_folder(), os.fspath(fname))
 
 

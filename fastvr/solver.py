@@ -260,7 +260,9 @@ class Solver:
         if num_samples is not None:
             check_int(num_samples, "num_samples", low=1)
         check_int(batch_size, "batch_size", low=1)
-        N = X.shape[0]
+        N = _length(X, "X")
+        if _length(y, "y") != N:
+            raise ValueError(f"y has {_length(y, 'y')} labels but X has {N} rows")
         mask = None
         if num_samples is not None and num_samples < N:
             mask = np.random.choice(N, num_samples)

@@ -40,7 +40,8 @@ from fastvr.classifiers.fc_net import FullyConnectedNet, TwoLayerNet
 from fastvr.classifiers.linear_svm import svm_loss_naive, svm_loss_vectorized
 from fastvr.classifiers.neural_net import TwoLayerNet as TwoLayerNet2019
 from fastvr.classifiers.softmax import softmax_loss_naive, softmax_loss_vectorized
-from fastvr.features import color_histogram_hsv, extract_features, hog_feature
+from fastvr.features import color_histogram_hsv, extract_features, hog_feature, rgb2gray
+from fastvr.gradient_check import eval_numerical_gradient
 from fastvr.solver import Solver
 from fastvr.tuning import cross_validate_k, train_linear_grid, train_two_layer_grid
 
@@ -130,6 +131,11 @@ ROLES = {
     "size": st.one_of(_BAD_COUNT, _HUGE),  # sizes that allocate: also absurdly large
     "real": _BAD_REAL,
     "flag": st.one_of(hostile_array(), _TEXT),
+    # paths: the file system's own errors (OSError) are the documented answer there
+    "path": st.one_of(
+        st.sampled_from([None, 3, 2.5, "", ".", "no/such/folder/m.npy", b"m.npy"]),
+        hostile_array(),
+    ),
 }
 
 
@@ -370,6 +376,54 @@ TARGETS = {
         lambda m, a: optim.adam(config={"learning_rate": 1e-2}, **a),
         None,
     ),
+    "KNearestNeighbor.compute_distances_two_loops": (
+        lambda: {"X": _X(3)},
+        {"X": "array"},
+        lambda m, a: m.compute_distances_two_loops(**a),
+        lambda: _trained(KNearestNeighbor),
+    ),
+    "KNearestNeighbor.compute_distances_one_loop": (
+        lambda: {"X": _X(3)},
+        {"X": "array"},
+        lambda m, a: m.compute_distances_one_loop(**a),
+        lambda: _trained(KNearestNeighbor),
+    ),
+    "KNearestNeighbor.predict_labels": (
+        lambda: {"dists": _rng().random((3, 10)), "k": 2},
+        {"dists": "array", "k": "size"},
+        lambda m, a: m.predict_labels(**a),
+        lambda: _trained(KNearestNeighbor),
+    ),
+    "rgb2gray": (
+        lambda: {"rgb": _rng().random((8, 8, 3))},
+        {"rgb": "array"},
+        lambda m, a: rgb2gray(**a),
+        None,
+    ),
+    "eval_numerical_gradient": (
+        lambda: {"x": _rng().normal(size=3)},
+        {"x": "array"},
+        lambda m, a: eval_numerical_gradient(lambda v: float(np.tanh(v).sum()), verbose=False, **a),
+        None,
+    ),
+    "Solver.check_accuracy": (
+        lambda: {"X": _X(12), "y": _y(12), "num_samples": 5, "batch_size": 4},
+        {"X": "array", "y": "labels", "num_samples": "size", "batch_size": "size"},
+        lambda m, a: Solver(m, _data(), verbose=False).check_accuracy(**a),
+        lambda: TwoLayerNet(4, 5, 3),
+    ),
+    "TwoLayerNet.save": (
+        lambda: {"fname": "model.npy"},
+        {"fname": "path"},
+        lambda m, a: m.save(**a),
+        lambda: TwoLayerNet(4, 5, 3),
+    ),
+    "TwoLayerNet.load": (
+        lambda: {"fname": "model.npy"},
+        {"fname": "path"},
+        lambda m, a: m.load(**a),
+        lambda: TwoLayerNet(4, 5, 3),
+    ),
     "Solver": (
         lambda: {
             "X_train": _X(12),
@@ -445,7 +499,7 @@ def _copy(value):
 
 @pytest.mark.parametrize("target", sorted(TARGETS))
 @given(data=st.data())
-def test_hostile_argument(target, data):
+def test_hostile_argument(target, data, tmp_path_factory):
     make, roles, call, model_factory = TARGETS[target]
     args = make()
     name = data.draw(st.sampled_from(sorted(roles)), label="argument")
@@ -453,15 +507,17 @@ def test_hostile_argument(target, data):
     strategy = _labels(len(args["X"]) if "X" in args else 8) if role == "labels" else ROLES[role]
     args[name] = data.draw(strategy, label=name)
     before = {key: _copy(value) for key, value in args.items()}
+    fastvr.set_save_folder(tmp_path_factory.getbasetemp() / "fuzz-saved")
     model = None if model_factory is None else model_factory()
     model_before = _state(model)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         warnings.filterwarnings("ignore", category=fastvr.DivergenceWarning)
         warnings.filterwarnings("ignore", message="the (svm|softmax) loss overflowed")
+        allowed = DOCUMENTED + ((OSError,) if role == "path" else ())
         try:
             call(model, dict(args))
-        except DOCUMENTED as exc:
+        except allowed as exc:
             failed = True
             message = str(exc)
             assert name in message or name.split("_")[0] in message, (
