@@ -110,7 +110,7 @@ class Solver:
         if not isinstance(optim_config, dict):
             raise TypeError(f"optim_config must be a dict; got {type(optim_config).__name__}")
         if not callable(update_rule):
-            if update_rule not in optim.__all__:
+            if not isinstance(update_rule, str) or update_rule not in optim.__all__:
                 raise ValueError(f'Invalid update_rule "{update_rule}"')
             update_rule = getattr(optim, update_rule)
 
