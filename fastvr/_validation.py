@@ -33,6 +33,25 @@ def _as_array(x: Any, name: str) -> Any:
     return arr
 
 
+def check_array(x: Any, name: str, *, kinds: Any = ("real floating", "integral")) -> Any:
+    """The namespace of ``x``, an array (not a list or a scalar: for functions that work on
+    the caller's own array) of one of the dtype ``kinds``; ``TypeError`` naming it otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_array(np.ones(2), "w", kinds="real floating").__name__
+    'array_api_compat.numpy'
+    """
+    if not array_api_compat.is_array_api_obj(x) or isinstance(x, np.generic):
+        raise TypeError(f"{name} must be an array; got {type(x).__name__}")
+    xp = array_api_compat.array_namespace(x)
+    if not xp.isdtype(x.dtype, kinds):
+        numbers = "floating" if kinds == "real floating" else "real"
+        raise TypeError(f"{name} must hold {numbers} numbers; got dtype {x.dtype}")
+    return xp
+
+
 def _kind(x: Any) -> str:
     """The dtype kind of ``x``, read where ``x`` lives (host data is checked before it moves)."""
     xp = array_api_compat.array_namespace(x)
@@ -108,11 +127,12 @@ def check_finite(X: Any, name: str, *, xp: Any) -> None:
     The row sums of a matrix are one matrix-vector product: BLAS reads any layout at memory
     speed on every core, about twice as fast as a reduction here.
     """
-    if X.ndim == 2 and native_namespace(xp) is not None:
+    native = native_namespace(xp) is not None
+    if X.ndim == 2 and native:
         # finiteness ignores order: read reversed axes forwards, so BLAS can
         X = X[:: -1 if X.strides[0] < 0 else 1, :: -1 if X.strides[1] < 0 else 1]
     with np.errstate(invalid="ignore", over="ignore"):  # what they signal is reported below
-        if X.ndim == 2 and (native_namespace(xp) is None or blas_readable(X)):
+        if X.ndim == 2 and (not native or blas_readable(X)):
             ones = xp.ones(X.shape[1], dtype=X.dtype, device=array_api_compat.device(X))
             total = xp.sum(X @ ones)
         else:
@@ -160,21 +180,17 @@ def check_class_count(top_label: int, dim: int, itemsize: int, name: str = "y") 
     ids instead of class indices then raise a ``ValueError`` naming the largest label and the
     memory it would take, instead of allocating it or dying with ``MemoryError``.
     """
-    from ._config import budget_bytes
-
     classes = top_label + 1
-    need = dim * classes * itemsize
-    if need > budget_bytes():
-        raise ValueError(
-            f"{name} holds label {top_label}: weights for {classes} classes would take "
-            f"{need / 2**30:,.1f} GiB ({dim} x {classes}); labels must be class indices "
-            "0..C-1 (encode other ids first, e.g. with np.unique(y, return_inverse=True)), or "
-            "raise fastvr.set_working_memory for a model that large"
-        )
+    check_fits(
+        dim * classes * itemsize,
+        f"{name} holds label {top_label}: weights for {classes} classes ({dim} x {classes})",
+        hint="labels must be class indices 0..C-1 (encode other ids first, e.g. with "
+        "np.unique(y, return_inverse=True))",
+    )
     return classes
 
 
-def check_fits(nbytes: int, what: str) -> None:
+def check_fits(nbytes: int, what: str, *, hint: str = "") -> None:
     """``ValueError`` when ``what`` would take more than the working-memory budget: an
     absurd size argument fails with its name instead of ``MemoryError`` (or the OOM killer)."""
     from ._config import budget_bytes
@@ -183,6 +199,7 @@ def check_fits(nbytes: int, what: str) -> None:
         raise ValueError(
             f"{what} would take {nbytes / 2**30:,.1f} GiB, more than the working-memory budget "
             f"({budget_bytes() / 2**30:g} GiB; fastvr.set_working_memory raises it)"
+            + (f"; {hint}" if hint else "")
         )
 
 

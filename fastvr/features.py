@@ -17,7 +17,7 @@ import numpy as np
 from . import _config
 from ._backend import bincount, itemsize, library_of, overflow_quietly, placement_for, take_nd
 from ._progress import progress_bar
-from ._validation import check_image, check_int, check_real, check_samples
+from ._validation import check_array, check_fits, check_image, check_int, check_real, check_samples
 from .ops.distances import blocks
 
 # The course's grey weights. 0.144 (not the usual 0.114) is the course's own constant; it is
@@ -40,11 +40,7 @@ def rgb2gray(rgb: Any) -> Any:
     >>> rgb2gray(np.ones((2, 2))).shape  # already grey
     (2, 2)
     """
-    if not array_api_compat.is_array_api_obj(rgb) or isinstance(rgb, np.generic):
-        raise TypeError(f"rgb must be an array of pixels; got {type(rgb).__name__}")
-    xp = array_api_compat.array_namespace(rgb)
-    if not xp.isdtype(rgb.dtype, ("real floating", "integral")):
-        raise TypeError(f"rgb must hold real pixel values; got dtype {rgb.dtype}")
+    xp = check_array(rgb, "rgb")
     if rgb.ndim < 2 or (rgb.ndim > 2 and rgb.shape[-1] < 3):
         raise ValueError(f"rgb must be grey (H, W) or colour (..., 3) pixels; got {rgb.shape}")
     if rgb.ndim == 2:
@@ -64,8 +60,7 @@ def _check_cells(size: tuple, name: str) -> None:
 def _check_bins(nbin: Any, images: int, xmin: Any, xmax: Any) -> int:
     """``nbin`` as an int whose histograms fit the working memory; ``xmin < xmax``."""
     nbin = check_int(nbin, "nbin", low=1)
-    if images * (nbin + 1) * 8 > _config.budget_bytes():
-        raise ValueError(f"nbin = {nbin} hue bins per image would not fit the working memory")
+    check_fits(images * (nbin + 1) * 8, f"nbin = {nbin} hue bins per image")
     xmin, xmax = check_real(xmin, "xmin"), check_real(xmax, "xmax")
     if xmax <= xmin:
         raise ValueError(f"xmax must be greater than xmin; got xmin={xmin}, xmax={xmax}")

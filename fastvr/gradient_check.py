@@ -10,17 +10,14 @@ from collections.abc import Callable
 from random import randrange
 from typing import Any
 
-import array_api_compat
 import numpy as np
+
+from ._validation import check_array
 
 
 def _namespace(x: Any):
     """The namespace of the array ``x`` checked: a real floating array, named if not."""
-    if not array_api_compat.is_array_api_obj(x) or isinstance(x, np.generic):
-        raise TypeError(f"x must be an array (it is perturbed in place); got {type(x).__name__}")
-    xp = array_api_compat.array_namespace(x)
-    if not xp.isdtype(x.dtype, "real floating"):
-        raise TypeError(f"x must be a floating array (it is perturbed in place); got {x.dtype}")
+    xp = check_array(x, "x", kinds="real floating")
     if isinstance(x, np.ndarray) and not x.flags.writeable:
         raise ValueError("x must be writeable (it is perturbed in place); got a read-only array")
     return xp

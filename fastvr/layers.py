@@ -28,7 +28,7 @@ import array_api_compat
 import numpy as np
 
 from ._backend import float_dtype_for, overflow_quietly
-from ._validation import check_finite
+from ._validation import check_array, check_finite
 from .ops import nets
 from .ops.losses import hinge_loss, softmax_cross_entropy
 
@@ -53,11 +53,7 @@ def _namespace(**arrays: Any) -> Any:
     """The array namespace of the named arguments: ``TypeError`` for one that is not a real
     numeric array or for arrays of two libraries, ``ValueError`` for NaN or infinity."""
     for name, value in arrays.items():
-        if not array_api_compat.is_array_api_obj(value) or isinstance(value, np.generic):
-            raise TypeError(f"{name} must be an array; got {type(value).__name__}")
-        xp = array_api_compat.array_namespace(value)
-        if not xp.isdtype(value.dtype, ("real floating", "integral")):
-            raise TypeError(f"{name} must hold real numbers; got dtype {value.dtype}")
+        xp = check_array(value, name)
         if xp.isdtype(value.dtype, "real floating"):
             check_finite(value, name, xp=xp)
     return array_api_compat.array_namespace(*arrays.values())

@@ -19,9 +19,9 @@ from __future__ import annotations
 from typing import Any
 
 import array_api_compat
-import numpy as np
 
 from ._backend import overflow_quietly
+from ._validation import check_array
 
 __all__ = ["adam", "rmsprop", "sgd", "sgd_momentum"]
 
@@ -34,11 +34,8 @@ def _start(w: Any, dw: Any, config: dict | None, defaults: dict) -> tuple[Any, d
     if not isinstance(config, dict):
         raise TypeError(f"config must be a dict; got {type(config).__name__}")
     for name, value in (("w", w), ("dw", dw)):
-        if not array_api_compat.is_array_api_obj(value) or isinstance(value, np.generic):
-            raise TypeError(f"{name} must be an array; got {type(value).__name__}")
+        check_array(value, name, kinds="real floating")
     xp = array_api_compat.array_namespace(w, dw)
-    if not all(xp.isdtype(v.dtype, "real floating") for v in (w, dw)):
-        raise TypeError(f"w and dw must be floating arrays; got {w.dtype} and {dw.dtype}")
     if dw.shape != w.shape:
         raise ValueError(f"dw has shape {dw.shape} but w has shape {w.shape}; they must match")
     for key, value in defaults.items():

@@ -305,7 +305,7 @@ def _grid_inputs(
     if not combos:
         raise ValueError("learning_rates and regularization_strengths must not be empty")
     num_iters = check_int(num_iters, "num_iters", low=0)
-    batch_size = check_batch(batch_size, X.shape[1] * len(combos), 8)
+    batch_size = check_batch(batch_size, X.shape[1], 8)  # the minibatch itself
     xp = place.xp
     top = max(int(xp.max(y)), int(xp.max(y_val)))
     num_classes = check_class_count(top, X.shape[1] * len(combos), 8, name="y or y_val")

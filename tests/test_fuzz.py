@@ -161,6 +161,16 @@ def _trained(cls):
     return model
 
 
+def _method_on_X(cls, method):
+    """A target: ``method(X)`` of a trained ``cls``, with ``X`` the hostile argument."""
+    return (
+        lambda: {"X": _X(3)},
+        {"X": "array"},
+        lambda m, a: getattr(m, method)(**a),
+        lambda: _trained(cls),
+    )
+
+
 def _data():
     return {"X_train": _X(12), "y_train": _y(12), "X_val": _X(4), "y_val": _y(4)}
 
@@ -200,12 +210,7 @@ TARGETS = {
         lambda m, a: m.train(**a),
         lambda: _trained(LinearSVM),
     ),
-    "Softmax.predict": (
-        lambda: {"X": _X(5)},
-        {"X": "array"},
-        lambda m, a: m.predict(**a),
-        lambda: _trained(Softmax),
-    ),
+    "Softmax.predict": _method_on_X(Softmax, "predict"),
     "KNearestNeighbor.predict": (
         lambda: {"X": _X(3), "k": 2, "num_loops": 0},
         {"X": "array", "k": "size", "num_loops": "count"},
@@ -376,17 +381,11 @@ TARGETS = {
         lambda m, a: optim.adam(config={"learning_rate": 1e-2}, **a),
         None,
     ),
-    "KNearestNeighbor.compute_distances_two_loops": (
-        lambda: {"X": _X(3)},
-        {"X": "array"},
-        lambda m, a: m.compute_distances_two_loops(**a),
-        lambda: _trained(KNearestNeighbor),
+    "KNearestNeighbor.compute_distances_two_loops": _method_on_X(
+        KNearestNeighbor, "compute_distances_two_loops"
     ),
-    "KNearestNeighbor.compute_distances_one_loop": (
-        lambda: {"X": _X(3)},
-        {"X": "array"},
-        lambda m, a: m.compute_distances_one_loop(**a),
-        lambda: _trained(KNearestNeighbor),
+    "KNearestNeighbor.compute_distances_one_loop": _method_on_X(
+        KNearestNeighbor, "compute_distances_one_loop"
     ),
     "KNearestNeighbor.predict_labels": (
         lambda: {"dists": _rng().random((3, 10)), "k": 2},
