@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from typing import Any
 
 import array_api_compat
@@ -16,6 +17,7 @@ from ._backend import (
     float_dtype_for,
     library_of,
     native_namespace,
+    to_numpy,
 )
 
 
@@ -101,15 +103,21 @@ def check_samples(
     return X
 
 
-def check_image(im: Any, name: str, *, colour: bool) -> Any:
+def check_image(im: Any, name: str, *, colour: bool, batch: bool = False) -> Any:
     """One image for the per-image feature functions: a finite, non-empty real array of shape
-    (H, W, 3+) or, unless ``colour``, (H, W). Stays in its own library (numpy, CuPy, ...)."""
+    (H, W, 3+) or, unless ``colour``, (H, W); with ``batch``, N such images (N, H, W[, 3+]).
+    Stays in its own library (numpy, CuPy, ...)."""
     im = _as_array(im, name)
     if _kind(im) not in ("real floating", "integral"):
         raise TypeError(f"{name} must hold real pixel values; got dtype {im.dtype}")
-    rgb = im.ndim == 3 and im.shape[-1] >= 3
-    if not (rgb or (im.ndim == 2 and not colour)):
-        expected = "an RGB image (H, W, 3)" if colour else "an image (H, W) or (H, W, 3)"
+    lead = int(batch)
+    rgb = im.ndim == 3 + lead and im.shape[-1] >= 3
+    if not (rgb or (im.ndim == 2 + lead and not colour)):
+        n = "N, " if batch else ""
+        expected = f"RGB image{'s' * batch} ({n}H, W, 3)"
+        if not colour:
+            expected = f"image{'s' * batch} ({n}H, W) or ({n}H, W, 3)"
+        expected = expected if batch else f"an {expected}"
         raise ValueError(f"{name} must be {expected}; got shape {im.shape}")
     if any(s == 0 for s in im.shape):
         raise ValueError(f"{name} must not be empty; got shape {im.shape}")
@@ -226,3 +234,57 @@ def check_int(value: Any, name: str, *, low: int, high: int | None = None) -> in
         bound = f"at least {low}" if high is None else f"between {low} and {high}"
         raise ValueError(f"{name} must be {bound}; got {value}")
     return value
+
+
+def check_path(value: Any, name: str) -> str:
+    """A file or folder name (``str`` or ``os.PathLike``) as ``str``; ``TypeError`` naming it
+    otherwise (bytes included: the course's files are named by text)."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a file name (str or os.PathLike); got {value!r}")
+    return value
+
+
+def check_dict(value: Any, name: str, *, required: tuple[str, ...] = ()) -> dict:
+    """``value`` itself, a dict holding the ``required`` keys (the course's parameter dicts)."""
+    if not isinstance(value, dict):
+        raise TypeError(f"{name} must be a dict; got {type(value).__name__}")
+    missing = [key for key in required if key not in value]
+    if missing:
+        raise ValueError(f"{name} must have the key(s) {', '.join(map(repr, missing))}")
+    return value
+
+
+def check_shape(x: Any, name: str, shape: tuple[int, ...], what: str) -> Any:
+    """The namespace of ``x``, a real array of exactly ``shape`` (that of ``what``)."""
+    xp = check_array(x, name)
+    if tuple(x.shape) != tuple(shape):
+        raise ValueError(f"{name} has shape {tuple(x.shape)} but {what} is {tuple(shape)}")
+    return xp
+
+
+def check_host_values(
+    x: Any, name: str, *, ndim: int, finite: bool = True, empty: bool = False
+) -> np.ndarray:
+    """A float64 host copy of ``x`` (an array or a list of real numbers, of ``ndim``
+    dimensions) for the figures and image grids, which compute on the host."""
+    x = _as_array(x, name)
+    if _kind(x) not in ("real floating", "integral"):
+        raise TypeError(f"{name} must hold real numbers; got dtype {x.dtype}")
+    if x.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension(s); got shape {tuple(x.shape)}")
+    if not empty and 0 in x.shape:
+        raise ValueError(f"{name} must not be empty; got shape {tuple(x.shape)}")
+    values = np.asarray(to_numpy(x), dtype=np.float64)
+    if finite and not np.isfinite(values).all():
+        raise ValueError(f"{name} contains NaN or infinity (or values beyond float64)")
+    return values
+
+
+def check_flag(value: Any, name: str) -> bool:
+    """A yes/no argument (``verbose``, ``normalized``, ...): a bool, or an int as Python
+    treats it; an array, a string or None is a ``TypeError`` (their truth is ambiguous)."""
+    if not isinstance(value, (bool, np.bool_, numbers.Integral)):
+        raise TypeError(f"{name} must be True or False; got {value!r}")
+    return bool(value)

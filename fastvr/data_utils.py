@@ -15,6 +15,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from ._validation import check_flag, check_int, check_path
+
 CIFAR_BATCH_ROWS = 10000
 CIFAR_ROW = 3 * 32 * 32
 TRAIN_BATCHES = tuple(f"data_batch_{b}" for b in range(1, 6))
@@ -131,7 +133,7 @@ def load_CIFAR_batch(filename: str | os.PathLike) -> tuple[np.ndarray, np.ndarra
     >>> X.shape, y.tolist()
     ((2, 32, 32, 3), [3, 7])
     """
-    filename = os.fspath(filename)
+    filename = check_path(filename, "filename")
     try:
         with open(filename, "rb") as f:
             datadict = load_pickle(f)
@@ -182,7 +184,7 @@ def load_CIFAR10(ROOT: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.nd
     >>> X_train.shape, X_test.shape  # doctest: +SKIP
     ((50000, 32, 32, 3), (10000, 32, 32, 3))
     """
-    ROOT = os.fspath(ROOT)
+    ROOT = check_path(ROOT, "ROOT")
     if not os.path.isdir(ROOT):
         raise FileNotFoundError(f"no such folder: {ROOT} (expected {_CIFAR_HELP})")
     names = (*TRAIN_BATCHES, TEST_BATCH)
@@ -219,7 +221,7 @@ def find_cifar10(cifar10_dir: str | os.PathLike | None = None) -> str:
     True
     """
     if cifar10_dir is not None:
-        return os.fspath(cifar10_dir)
+        return check_path(cifar10_dir, "cifar10_dir")
     candidates = [(f"${CIFAR10_ENV}", os.environ.get(CIFAR10_ENV))]
     candidates += [("the course's folder", _COURSE_CIFAR10), ("here", "cifar-10-batches-py")]
     for _, path in candidates:
@@ -261,6 +263,10 @@ def get_CIFAR10_data(
     >>> data["X_train"].shape, data["X_val"].shape  # doctest: +SKIP
     ((49000, 3, 32, 32), (1000, 3, 32, 32))
     """
+    check_int(num_training, "num_training", low=1)  # its mean image is subtracted
+    check_int(num_validation, "num_validation", low=0)
+    check_int(num_test, "num_test", low=0)
+    subtract_mean = check_flag(subtract_mean, "subtract_mean")
     cifar10_dir = find_cifar10(cifar10_dir)
     X_train, y_train, X_test, y_test = load_CIFAR10(cifar10_dir)
     if num_training + num_validation > X_train.shape[0] or num_test > X_test.shape[0]:

@@ -12,6 +12,7 @@ library's) are validated by fastvr and stay on their device (outputs follow inpu
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,7 +28,7 @@ except ImportError as exc:  # missing, or older than 1.6 (no validate_data)
         "fastvr.estimators needs scikit-learn 1.6 or later: pip install 'fastvr[sklearn]'"
     ) from exc
 
-from ._backend import library_of, placement_with_state, take_nd, to_numpy
+from ._backend import library_of, overflow_quietly, placement_with_state, take_nd, to_numpy
 from .classifiers import KNearestNeighbor, LinearSVM, Softmax, TwoLayerNet
 from .ops.neighbors import class_counts
 
@@ -64,10 +65,16 @@ class _FastvrClassifier(ClassifierMixin, BaseEstimator):
     def _validate(self, X: Any, y: Any = None, *, reset: bool) -> tuple[Any, Any]:
         if _off_host(X):  # fastvr checks it, on its device
             return X, y
-        if y is None:
-            return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32]), None
-        X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32])
-        return X, y
+        named = "X" if y is None else "X, y"
+        try:  # quietly: scikit-learn's finite check sums X, and inf + -inf warns on the way
+            with np.errstate(over="ignore", invalid="ignore"):
+                if y is None:
+                    return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32]), None
+                return validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32])
+        except (ValueError, TypeError) as exc:  # scikit-learn's words do not always say which
+            if type(exc) not in (ValueError, TypeError) or re.search(r"\b[Xy]\b", str(exc)):
+                raise
+            raise type(exc)(f"{named}: {exc}") from None
 
     def _encode(self, y: Any) -> Any:
         """Labels as codes 0..n_classes-1 (``classes_`` keeps the values), where ``y`` lives."""
@@ -155,6 +162,7 @@ class KNNClassifier(_FastvrClassifier):
         return to_numpy(result) if library_of(X) == "numpy" else result
 
 
+@overflow_quietly  # scores beyond float range: NaN probabilities, as predict gives NaN scores
 def _softmax(scores: Any) -> Any:
     xp = array_api_compat.array_namespace(scores)
     shifted = scores - xp.max(scores, axis=1, keepdims=True)

@@ -17,7 +17,15 @@ import numpy as np
 from . import _config
 from ._backend import bincount, itemsize, library_of, overflow_quietly, placement_for, take_nd
 from ._progress import progress_bar
-from ._validation import check_array, check_fits, check_image, check_int, check_real, check_samples
+from ._validation import (
+    check_array,
+    check_fits,
+    check_flag,
+    check_image,
+    check_int,
+    check_real,
+    check_samples,
+)
 from .ops.distances import blocks
 
 # The course's grey weights. 0.144 (not the usual 0.114) is the course's own constant; it is
@@ -145,6 +153,7 @@ def hog_features(imgs: Any) -> Any:
     >>> feats.shape, bool(np.allclose(feats[2], hog_feature(imgs[2])))
     ((4, 144), True)
     """
+    imgs = check_image(imgs, "imgs", colour=False, batch=True)
     _check_cells(imgs.shape[1:3], "imgs")
     xp = array_api_compat.array_namespace(imgs)
     if not array_api_compat.is_numpy_namespace(xp):
@@ -212,6 +221,7 @@ def _hue_counts(imgs: Any, edges: list[float], xmax: float, xp: Any) -> Any:
 def _hue_histograms(
     imgs: Any, nbin: int, xmin: float, xmax: float, normalized: bool, xp: Any
 ) -> Any:
+    normalized = check_flag(normalized, "normalized")
     edges = [float(e) for e in np.linspace(xmin, xmax, nbin + 1)]
     counts = _hue_counts(imgs, edges, xmax, xp)
     widths = xp.asarray(np.diff(edges), device=array_api_compat.device(counts))
@@ -252,8 +262,7 @@ def color_histograms_hsv(
     >>> hist.shape
     (4, 10)
     """
-    if imgs.ndim != 4 or imgs.shape[-1] < 3:
-        raise ValueError(f"imgs must be RGB images (N, H, W, 3); got shape {imgs.shape}")
+    imgs = check_image(imgs, "imgs", colour=True, batch=True)
     nbin = _check_bins(nbin, imgs.shape[0], xmin, xmax)
     xp = array_api_compat.array_namespace(imgs)
     return _hue_histograms(imgs, nbin, xmin, xmax, normalized, xp)
@@ -284,11 +293,16 @@ def batched_form(feature_fn: Callable) -> Callable | None:
     >>> batched_form(lambda im: hog_feature(im)) is None
     True
     """
+    if not callable(feature_fn):
+        raise TypeError(f"feature_fn must be a function; got {type(feature_fn).__name__}")
     if isinstance(feature_fn, functools.partial) and feature_fn.func in _BATCHED:
         if feature_fn.args:
             return None
         return functools.partial(_BATCHED[feature_fn.func], **feature_fn.keywords)
-    return _BATCHED.get(feature_fn)
+    try:
+        return _BATCHED.get(feature_fn)
+    except TypeError:  # an unhashable callable object: not one of fastvr's functions
+        return None
 
 
 def _per_image(imgs: Any, feature_fns: Sequence[Callable], verbose: bool) -> np.ndarray:

@@ -12,14 +12,17 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_array
+from ._validation import check_array, check_finite, check_int, check_real, check_shape
 
 
-def _namespace(x: Any):
-    """The namespace of the array ``x`` checked: a real floating array, named if not."""
+def _namespace(x: Any, h: Any):
+    """The namespace of the array ``x`` checked (a writeable real floating array), and the
+    step ``h`` (a positive real number), each named if wrong."""
     xp = check_array(x, "x", kinds="real floating")
     if isinstance(x, np.ndarray) and not x.flags.writeable:
         raise ValueError("x must be writeable (it is perturbed in place); got a read-only array")
+    if check_real(h, "h") <= 0:
+        raise ValueError(f"h must be a positive step; got {h}")
     return xp
 
 
@@ -68,7 +71,7 @@ def eval_numerical_gradient(
     >>> np.round(g, 6)
     array([ 2., -4.])
     """
-    grad = _namespace(x).zeros_like(x)
+    grad = _namespace(x, h).zeros_like(x)
     for ix in _indices(x.shape):
         grad[ix] = _centred_difference(f, x, ix, h)
         if verbose:
@@ -87,7 +90,8 @@ def eval_numerical_gradient_array(f: Callable[[Any], Any], x: Any, df: Any, h: f
     >>> np.round(eval_numerical_gradient_array(lambda x: 3 * x, x, df), 6)
     array([ 3., 30.])
     """
-    xp = _namespace(x)
+    xp = _namespace(x, h)
+    check_finite(df, "df", xp=check_array(df, "df"))
     grad = xp.zeros_like(x)
     for ix in _indices(x.shape):
         oldval = x[ix]
@@ -96,6 +100,7 @@ def eval_numerical_gradient_array(f: Callable[[Any], Any], x: Any, df: Any, h: f
         x[ix] = oldval - h
         neg = xp.asarray(f(x), copy=True)
         x[ix] = oldval
+        check_shape(df, "df", pos.shape, "f(x)'s output")
         grad[ix] = xp.sum((pos - neg) * df) / (2 * h)
     return grad
 
@@ -126,8 +131,12 @@ def grad_check_sparse(
     >>> max(errors) < 1e-9
     True
     """
+    _namespace(x, h)
+    if x.size == 0:
+        raise ValueError(f"x is empty (shape {x.shape}): there is no entry to check")
+    check_shape(analytic_grad, "analytic_grad", x.shape, "x's")
     errors = []
-    for _ in range(num_checks):
+    for _ in range(check_int(num_checks, "num_checks", low=0)):
         ix = tuple(randrange(m) for m in x.shape)
         grad_numerical = _centred_difference(f, x, ix, h)
         grad_analytic = float(analytic_grad[ix])

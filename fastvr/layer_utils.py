@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .layers import affine_backward, affine_forward, relu_backward, relu_forward
+from .layers import _cache, affine_backward, affine_forward, relu_backward, relu_forward
 
 __all__ = ["affine_relu_backward", "affine_relu_forward"]
 
@@ -26,5 +26,5 @@ def affine_relu_forward(x: Any, w: Any, b: Any) -> tuple[Any, tuple]:
 
 def affine_relu_backward(dout: Any, cache: tuple) -> tuple[Any, Any, Any]:
     """Gradients ``(dx, dw, db)`` of :func:`affine_relu_forward`."""
-    fc_cache, relu_cache = cache
+    fc_cache, relu_cache = _cache(cache, 2, "affine_relu_forward")
     return affine_backward(relu_backward(dout, relu_cache), fc_cache)

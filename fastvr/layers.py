@@ -28,7 +28,7 @@ import array_api_compat
 import numpy as np
 
 from ._backend import float_dtype_for, overflow_quietly
-from ._validation import check_array, check_finite
+from ._validation import check_array, check_dict, check_finite, check_real, check_shape
 from .ops import nets
 from .ops.losses import hinge_loss, softmax_cross_entropy
 
@@ -57,6 +57,21 @@ def _namespace(**arrays: Any) -> Any:
         if xp.isdtype(value.dtype, "real floating"):
             check_finite(value, name, xp=xp)
     return array_api_compat.array_namespace(*arrays.values())
+
+
+def _cache(cache: Any, size: int, forward: str) -> tuple:
+    """The ``cache`` a backward pass was given, if it can be ``forward``'s (a tuple of
+    ``size``): a cache from another layer, or none, is a ``TypeError`` naming it."""
+    if not isinstance(cache, tuple) or len(cache) != size:
+        got = f"a tuple of {len(cache)}" if isinstance(cache, tuple) else type(cache).__name__
+        raise TypeError(f"cache must be what {forward} returned (a tuple of {size}); got {got}")
+    return cache
+
+
+def _upstream(dout: Any, shape: tuple, forward: str) -> Any:
+    """The namespace of ``dout``, which must have the shape of ``forward``'s output."""
+    check_shape(dout, "dout", shape, f"the output of {forward} (from cache)")
+    return _namespace(dout=dout)
 
 
 @overflow_quietly
@@ -109,8 +124,11 @@ def affine_backward(dout: Any, cache: tuple) -> tuple[Any, Any, Any]:
     >>> [g.shape for g in affine_backward(np.ones((1, 3)), cache)]
     [(1, 2), (2, 3), (3,)]
     """
-    x, w, _ = cache
-    xp = _namespace(dout=dout, x=x, w=w)
+    x, w, _ = _cache(cache, 3, "affine_forward")
+    _namespace(**{"cache's x": x, "cache's w": w})
+    if x.ndim < 1 or w.ndim != 2:
+        raise ValueError(f"cache holds x {x.shape} and w {w.shape}, not affine_forward's")
+    xp = _upstream(dout, (x.shape[0], w.shape[1]), "affine_forward")
     rows = xp.reshape(x, (x.shape[0], -1))
     dx, dw, db = nets.affine_backward(dout, (rows, w), xp=xp)
     return xp.reshape(dx, x.shape), dw, db
@@ -140,7 +158,8 @@ def relu_backward(dout: Any, cache: Any) -> Any:
     >>> relu_backward(np.array([5.0, 5.0]), np.array([-1.0, 2.0]))
     array([0., 5.])
     """
-    return nets.relu_backward(dout, cache, xp=_namespace(dout=dout, cache=cache))
+    _namespace(cache=cache)
+    return nets.relu_backward(dout, cache, xp=_upstream(dout, cache.shape, "relu_forward"))
 
 
 def _labels(x: Any, y: Any, xp: Any) -> Any:
@@ -191,11 +210,22 @@ def svm_loss(x: Any, y: Any) -> tuple[float, Any]:
     return float(loss), dx
 
 
-def _mode(param: dict, layer: str) -> str:
+def _mode(param: dict, layer: str, name: str) -> str:
     mode = param["mode"]
-    if mode not in ("train", "test"):
-        raise ValueError(f'Invalid forward {layer} mode "{mode}"')
+    if not isinstance(mode, str) or mode not in ("train", "test"):
+        raise ValueError(f'Invalid forward {layer} mode "{mode}" ({name}["mode"])')
     return mode
+
+
+def _check_bn_param(bn_param: Any, x: Any) -> None:
+    """``bn_param`` as :func:`batchnorm_forward` documents it, checked before it is updated."""
+    _mode(check_dict(bn_param, "bn_param", required=("mode",)), "batchnorm", "bn_param")
+    check_real(bn_param.get("eps", 1e-5), "bn_param['eps']", low=0.0)
+    check_real(bn_param.get("momentum", 0.9), "bn_param['momentum']")
+    for key in ("running_mean", "running_var"):
+        if key in bn_param:
+            check_shape(bn_param[key], f"bn_param['{key}']", (x.shape[1],), "x's feature count")
+            _namespace(**{f"bn_param['{key}']": bn_param[key]})
 
 
 def _norm_args(x: Any, gamma: Any, beta: Any) -> Any:
@@ -231,12 +261,14 @@ def batchnorm_forward(x: Any, gamma: Any, beta: Any, bn_param: dict) -> tuple[An
     (array([[-1., -1.],
            [ 1.,  1.]]), array([0.2, 2. ]))
     """
-    return batchnorm_step(x, gamma, beta, bn_param, xp=_norm_args(x, gamma, beta))
+    xp = _norm_args(x, gamma, beta)
+    _check_bn_param(bn_param, x)
+    return batchnorm_step(x, gamma, beta, bn_param, xp=xp)
 
 
 def batchnorm_step(x: Any, gamma: Any, beta: Any, bn_param: dict, *, xp: Any) -> tuple[Any, Any]:
     """:func:`batchnorm_forward` on arrays already checked (the networks' inner loop)."""
-    mode = _mode(bn_param, "batchnorm")
+    mode = _mode(bn_param, "batchnorm", "bn_param")
     eps = bn_param.get("eps", 1e-5)
     momentum = bn_param.get("momentum", 0.9)
     zeros = xp.zeros(x.shape[1], dtype=x.dtype, device=array_api_compat.device(x))
@@ -263,7 +295,7 @@ def batchnorm_backward(dout: Any, cache: Any) -> tuple[Any, Any, Any]:
     :func:`batchnorm_backward_alt`; fastvr has one implementation, the simplified closed form,
     behind both names (they agree to rounding, and the closed form is the faster).
     """
-    return nets.normalize_backward(dout, cache, xp=_namespace(dout=dout))
+    return _normalize_backward(dout, cache, "batchnorm_forward")
 
 
 batchnorm_backward_alt = batchnorm_backward
@@ -294,7 +326,13 @@ def layernorm_step(x: Any, gamma: Any, beta: Any, ln_param: dict, *, xp: Any) ->
 @overflow_quietly
 def layernorm_backward(dout: Any, cache: Any) -> tuple[Any, Any, Any]:
     """Gradients ``(dx, dgamma, dbeta)`` of :func:`layernorm_forward`."""
-    return nets.normalize_backward(dout, cache, xp=_namespace(dout=dout))
+    return _normalize_backward(dout, cache, "layernorm_forward")
+
+
+def _normalize_backward(dout: Any, cache: Any, forward: str) -> tuple[Any, Any, Any]:
+    x_hat = _cache(cache, 4, forward)[0]
+    _namespace(**{"cache's x_hat": x_hat})
+    return nets.normalize_backward(dout, cache, xp=_upstream(dout, x_hat.shape, forward))
 
 
 @overflow_quietly
@@ -313,13 +351,19 @@ def dropout_forward(x: Any, dropout_param: dict) -> tuple[Any, tuple]:
     >>> sorted(set(out.ravel().tolist()))
     [0.0, 2.0]
     """
-    return dropout_step(x, dropout_param, xp=_namespace(x=x))
+    xp = _namespace(x=x)
+    check_dict(dropout_param, "dropout_param", required=("p", "mode"))
+    if "seed" in dropout_param:
+        seed = dropout_param["seed"]
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise TypeError(f"dropout_param['seed'] must be a non-negative integer; got {seed!r}")
+    return dropout_step(x, dropout_param, xp=xp)
 
 
 def dropout_step(x: Any, dropout_param: dict, *, xp: Any) -> tuple[Any, tuple]:
     """:func:`dropout_forward` on an array already checked (the networks' inner loop)."""
-    p, mode = dropout_param["p"], _mode(dropout_param, "dropout")
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p <= 1:
+    p, mode = dropout_param["p"], _mode(dropout_param, "dropout", "dropout_param")
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p <= 1:  # NaN too
         raise ValueError(f"dropout_param['p'] is the keep probability, in (0, 1]; got {p!r}")
     if "seed" in dropout_param:
         np.random.seed(dropout_param["seed"])
@@ -334,7 +378,10 @@ def dropout_step(x: Any, dropout_param: dict, *, xp: Any) -> tuple[Any, tuple]:
 @overflow_quietly
 def dropout_backward(dout: Any, cache: tuple) -> Any:
     """Gradient of :func:`dropout_forward`: through the same mask (train), unchanged (test)."""
-    dropout_param, mask = cache
-    if dropout_param["mode"] == "test" or mask is None:
+    _, mask = _cache(cache, 2, "dropout_forward")
+    if mask is None:  # test mode: the identity
+        _namespace(dout=dout)
         return dout
+    _namespace(**{"cache's mask": mask})
+    _upstream(dout, mask.shape, "dropout_forward")
     return nets.dropout_backward(dout, mask)

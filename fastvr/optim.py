@@ -21,36 +21,49 @@ from typing import Any
 import array_api_compat
 
 from ._backend import overflow_quietly
-from ._validation import check_array
+from ._validation import check_array, check_dict, check_int, check_real, check_shape
 
 __all__ = ["adam", "rmsprop", "sgd", "sgd_momentum"]
 
 
-def _start(w: Any, dw: Any, config: dict | None, defaults: dict) -> tuple[Any, dict]:
-    """The namespace, and ``config`` with the rule's defaults filled in (ValueError on a
-    gradient that does not match ``w``)."""
+# Adam's decay rates: 1 would divide its bias correction by zero
+_FRACTIONS = ("beta1", "beta2")
+
+
+def _start(
+    w: Any, dw: Any, config: dict | None, defaults: dict, state: tuple[str, ...] = ()
+) -> tuple[Any, dict]:
+    """The namespace, and ``config`` with the rule's defaults filled in once everything in it
+    has been checked (nothing is filled in for a call that fails)."""
     if config is None:
         config = {}
-    if not isinstance(config, dict):
-        raise TypeError(f"config must be a dict; got {type(config).__name__}")
+    check_dict(config, "config")
     for name, value in (("w", w), ("dw", dw)):
         check_array(value, name, kinds="real floating")
     xp = array_api_compat.array_namespace(w, dw)
     if dw.shape != w.shape:
         raise ValueError(f"dw has shape {dw.shape} but w has shape {w.shape}; they must match")
+    for key in defaults.keys() & config.keys():
+        if key == "t":
+            check_int(config[key], "config['t']", low=0)
+        elif check_real(config[key], f"config['{key}']") < 0 or (
+            key in _FRACTIONS and config[key] >= 1
+        ):
+            span = "[0, 1)" if key in _FRACTIONS else "0 or more"
+            raise ValueError(f"config['{key}'] must be {span}; got {config[key]}")
+    for key in state:
+        if config.get(key) is not None:
+            check_shape(config[key], f"config['{key}']", w.shape, "w's")
+            check_array(config[key], f"config['{key}']", kinds="real floating")
     for key, value in defaults.items():
         config.setdefault(key, value)
     return xp, config
 
 
 def _state(config: dict, key: str, w: Any, xp: Any) -> Any:
-    """``config[key]``, or zeros like ``w`` when the rule runs for the first time."""
+    """``config[key]`` (checked by :func:`_start`), or zeros like ``w`` the first time."""
     value = config.get(key)
-    if value is None:
-        return xp.zeros_like(w)
-    if value.shape != w.shape:
-        raise ValueError(f"config['{key}'] has shape {value.shape} but w has shape {w.shape}")
-    return value
+    return xp.zeros_like(w) if value is None else value
 
 
 @overflow_quietly
@@ -70,7 +83,7 @@ def sgd_momentum(w: Any, dw: Any, config: dict | None = None) -> tuple[Any, dict
 
     config: ``learning_rate`` (1e-2), ``momentum`` (0.9), ``velocity`` (zeros like ``w``).
     """
-    xp, config = _start(w, dw, config, {"learning_rate": 1e-2, "momentum": 0.9})
+    xp, config = _start(w, dw, config, {"learning_rate": 1e-2, "momentum": 0.9}, ("velocity",))
     v = config["momentum"] * _state(config, "velocity", w, xp) - config["learning_rate"] * dw
     config["velocity"] = v
     return w + v, config
@@ -85,7 +98,7 @@ def rmsprop(w: Any, dw: Any, config: dict | None = None) -> tuple[Any, dict]:
     config: ``learning_rate`` (1e-2), ``decay_rate`` (0.99), ``epsilon`` (1e-8), ``cache``.
     """
     defaults = {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8}
-    xp, config = _start(w, dw, config, defaults)
+    xp, config = _start(w, dw, config, defaults, ("cache",))
     rate = config["decay_rate"]
     cache = rate * _state(config, "cache", w, xp) + (1 - rate) * (dw * dw)
     config["cache"] = cache
@@ -103,7 +116,7 @@ def adam(w: Any, dw: Any, config: dict | None = None) -> tuple[Any, dict]:
     ``beta2`` (0.999), ``epsilon`` (1e-8), ``m``, ``v`` (zeros like ``w``), ``t`` (0).
     """
     defaults = {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "t": 0}
-    xp, config = _start(w, dw, config, defaults)
+    xp, config = _start(w, dw, config, defaults, ("m", "v"))
     beta1, beta2 = config["beta1"], config["beta2"]
     config["t"] += 1
     t = config["t"]

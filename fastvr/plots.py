@@ -11,7 +11,23 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import to_numpy
+from ._validation import check_host_values, check_int, check_real
+
+
+def _accuracies(values: Any, name: str, count: int | None = None) -> np.ndarray:
+    """Accuracies as fractions in [0, 1] (1-D; exactly ``count`` of them when given)."""
+    values = check_host_values(values, name, ndim=1)
+    if count is not None and values.shape != (count,):
+        raise ValueError(f"{name} must be {count} accuracies; got {values.shape[0]}")
+    if not ((values >= 0) & (values <= 1)).all():
+        raise ValueError(f"{name} must hold accuracies, fractions in [0, 1]; got {values}")
+    return values
+
+
+def _mapping(value: Any, name: str) -> Mapping:
+    if not isinstance(value, Mapping) or not value:
+        raise TypeError(f"{name} must be a non-empty dict; got {value!r}")
+    return value
 
 
 def _figure(width: float = 6.4, height: float = 4.2):
@@ -30,13 +46,17 @@ def cross_validation(k_to_accuracies: Mapping[int, Sequence[float]]):
     >>> fig.axes[0].get_xlabel()
     'k'
     """
+    folds = {
+        check_int(k, "k_to_accuracies: each k", low=1): _accuracies(v, f"k_to_accuracies[{k!r}]")
+        for k, v in _mapping(k_to_accuracies, "k_to_accuracies").items()
+    }
     fig = _figure()
     ax = fig.add_subplot()
-    ks = sorted(k_to_accuracies)
+    ks = sorted(folds)
     for k in ks:
-        ax.scatter([k] * len(k_to_accuracies[k]), k_to_accuracies[k], color="tab:gray", s=12)
-    means = [np.mean(k_to_accuracies[k]) for k in ks]
-    stds = [np.std(k_to_accuracies[k]) for k in ks]
+        ax.scatter([k] * len(folds[k]), folds[k], color="tab:gray", s=12)
+    means = [np.mean(folds[k]) for k in ks]
+    stds = [np.std(folds[k]) for k in ks]
     ax.errorbar(ks, means, yerr=stds, color="tab:blue", marker="o", capsize=3)
     ax.set(title="Cross-validation on k", xlabel="k", ylabel="cross-validation accuracy")
     return fig
@@ -57,6 +77,14 @@ def training_history(
     >>> [ax.get_title() for ax in fig.axes]
     ['net: loss', 'net: accuracy']
     """
+    # a diverged run's loss is NaN or infinite: drawn as a gap, not refused
+    loss_history = check_host_values(loss_history, "loss_history", ndim=1, finite=False, empty=True)
+    train_acc_history = check_host_values(
+        train_acc_history, "train_acc_history", ndim=1, empty=True
+    )
+    val_acc_history = check_host_values(val_acc_history, "val_acc_history", ndim=1, empty=True)
+    if not isinstance(title, str):
+        raise TypeError(f"title must be a str; got {title!r}")
     with_accuracy = bool(len(train_acc_history) or len(val_acc_history))
     fig = _figure(height=6.0 if with_accuracy else 4.2)
     axes = fig.subplots(2 if with_accuracy else 1, 1, squeeze=False)[:, 0]
@@ -82,8 +110,21 @@ def class_templates(W: Any, class_names: Sequence[str], image_shape: tuple[int, 
     >>> [ax.get_title() for ax in fig.axes]
     ['zero', 'one', 'two']
     """
-    W = to_numpy(W)
+    W = check_host_values(W, "W", ndim=2)
+    if isinstance(image_shape, (str, bytes)) or not isinstance(image_shape, Sequence):
+        raise TypeError(f"image_shape must be a tuple of sizes; got {image_shape!r}")
+    image_shape = tuple(check_int(n, "image_shape", low=1) for n in image_shape)
     size = int(np.prod(image_shape))
+    if not image_shape or size > W.shape[0]:
+        raise ValueError(
+            f"image_shape {image_shape} needs {size} weights per class; W has {W.shape[0]}"
+        )
+    if isinstance(class_names, (str, bytes)) or not isinstance(class_names, Sequence):
+        raise TypeError(f"class_names must be a list of names; got {class_names!r}")
+    if len(class_names) != W.shape[1]:
+        raise ValueError(
+            f"class_names has {len(class_names)} names for the {W.shape[1]} classes of W"
+        )
     templates = W[:size, :].reshape(*image_shape, -1)
     low, high = templates.min(), templates.max()
     fig = _figure(width=1.3 * len(class_names), height=1.9)
@@ -108,6 +149,13 @@ def hyperparameter_grid(results: Mapping[tuple[float, float], tuple[float, float
     >>> [ax.get_title() for ax in fig.axes[::2]]  # each heat map is followed by its colour bar
     ['training accuracy', 'validation accuracy']
     """
+    results = dict(_mapping(results, "results"))
+    for combo, accuracies in results.items():
+        if not isinstance(combo, tuple) or len(combo) != 2:
+            raise TypeError(f"results must be keyed by (learning rate, reg) pairs; got {combo!r}")
+        for value in combo:
+            check_real(value, f"results: the key {combo!r}")
+        _accuracies(accuracies, f"results[{combo!r}]", count=2)
     rates = sorted({lr for lr, _ in results})
     regs = sorted({reg for _, reg in results})
     fig = _figure(width=9.0)

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from ._backend import to_numpy
+from ._validation import check_array, check_dict, check_path
 from .data_utils import DAMAGED_PICKLE, UnsafePickleError, load_pickle
 
 __all__ = ["load_params", "save_folder", "save_params", "set_save_folder"]
@@ -46,7 +47,7 @@ _folder: str | None = None
 def set_save_folder(folder: str | os.PathLike | None) -> None:
     """Save and load models in ``folder`` from now on (``None``: back to the default)."""
     global _folder
-    _folder = None if folder is None else os.fspath(folder)
+    _folder = None if folder is None else check_path(folder, "folder")
 
 
 def save_folder() -> str:
@@ -60,8 +61,8 @@ def save_folder() -> str:
 
 
 def _path(fname: str | os.PathLike) -> str:
-    if not isinstance(fname, (str, os.PathLike)) or not os.fspath(fname):
-        raise TypeError(f"fname must be a file name (str or path); got {fname!r}")
+    if not check_path(fname, "fname"):
+        raise ValueError("fname must name a file; got an empty name")
     return os.path.join(save_folder(), os.fspath(fname))
 
 
@@ -69,6 +70,11 @@ def save_params(fname: str | os.PathLike, params: dict[str, Any]) -> None:
     """``np.save`` the dict ``params`` (host copies of its arrays) as ``fname`` in the save
     folder, printing ``<fname> saved.`` as the course does."""
     path = _path(fname)
+    check_dict(params, "params")
+    for name, value in params.items():
+        if not isinstance(name, str):
+            raise TypeError(f"params must be keyed by names (str); got the key {name!r}")
+        check_array(value, f"params[{name!r}]")
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     np.save(path, {name: np.asarray(to_numpy(value)) for name, value in params.items()})
     print(f"{os.fspath(fname)} saved.")

@@ -42,7 +42,7 @@ import numpy as np
 from . import optim
 from ._backend import Placement, placement_with_state, take_rows
 from ._training import gather_floats
-from ._validation import check_batch, check_int, check_labels, check_real, check_samples
+from ._validation import check_batch, check_flag, check_int, check_labels, check_real, check_samples
 from .classifiers._loss_api import check_labels_fit_weights
 from .classifiers.fc_net import _FullyConnected
 from .ops.distances import blocks
@@ -101,9 +101,7 @@ class Solver:
                 check_int(value, name, low=1)
         checkpoint_name = kwargs.pop("checkpoint_name", None)
         print_every = check_int(kwargs.pop("print_every", 10), "print_every", low=1)
-        verbose = kwargs.pop("verbose", True)
-        if not isinstance(verbose, (bool, np.bool_, int)):
-            raise TypeError(f"verbose must be a bool; got {type(verbose).__name__}")
+        verbose = check_flag(kwargs.pop("verbose", True), "verbose")
         if len(kwargs) > 0:
             extra = ", ".join(f'"{k}"' for k in kwargs)
             raise ValueError(f"Unrecognized arguments {extra}")

@@ -61,8 +61,12 @@ def test_num_loops_not_an_integer(trained):
 
 
 def test_calls_before_train():
+    from fastvr.classifiers import LinearSVM, Softmax
+
     knn = KNearestNeighbor()
     for call in (
+        lambda: LinearSVM().predict(np.zeros((1, 2))),
+        lambda: Softmax().loss(np.zeros((1, 2)), np.zeros(1, dtype=int), 0.0),
         lambda: knn.predict(np.zeros((1, 2))),
         lambda: knn.compute_distances_two_loops(np.zeros((1, 2))),
         lambda: knn.compute_distances_no_loops(np.zeros((1, 2))),
@@ -70,6 +74,8 @@ def test_calls_before_train():
     ):
         with pytest.raises(RuntimeError, match=r"not trained yet: call train"):
             call()
+    with pytest.raises(RuntimeError, match=r"has no W to save: train it first"):
+        LinearSVM().save("never.npy")
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
@@ -266,7 +272,7 @@ def test_holes_a_first_fuzz_found():
     with pytest.raises(ValueError, match="normalization must be None, 'batchnorm' or"):
         FullyConnectedNet([3], normalization=np.array([]))
     data = {"X_train": x, "y_train": np.array([0, 1]), "X_val": x, "y_val": np.array([0, 1])}
-    with pytest.raises(TypeError, match="verbose must be a bool; got ndarray"):
+    with pytest.raises(TypeError, match="verbose must be True or False; got array"):
         Solver(TwoLayerNet(3, 2, 2), data, verbose=np.array([]))
     with pytest.raises(TypeError, match=r"imgs must be an array of images; got NoneType"):
         extract_features(None, [hog_feature])
@@ -313,3 +319,52 @@ def test_overflowing_scores_still_rank_without_a_warning():
     assert model.predict(X).tolist() == [0]  # scores [inf, 0]: the overflow still ranks
     with pytest.raises(ValueError, match="X contains NaN or infinity"):
         model.predict(np.array([[np.inf, -np.inf]]))  # no 'invalid value' warning on the way
+
+
+def test_holes_the_whole_surface_fuzz_found():
+    """Found when the fuzz was widened to every public callable (issue 14); each failed with
+    an exception that did not name the argument, a warning, or a half-updated dict."""
+    from fastvr import layer_utils, layers, optim, plots, saved, vis_utils
+    from fastvr.estimators import KNNClassifier
+    from fastvr.gradient_check import eval_numerical_gradient_array, grad_check_sparse
+
+    x, w, b = np.ones((4, 3)), np.ones((3, 2)), np.zeros(2)
+    _, cache = layers.affine_forward(x, w, b)
+    with pytest.raises(TypeError, match=r"cache must be what affine_forward returned"):
+        layers.affine_backward(np.ones((4, 2)), None)  # was: cannot unpack NoneType
+    with pytest.raises(ValueError, match=r"dout has shape \(4, 3\) but the output of affine"):
+        layers.affine_backward(np.ones((4, 3)), cache)  # was: numpy's matmul message
+    with pytest.raises(TypeError, match=r"cache must be what affine_relu_forward returned"):
+        layer_utils.affine_relu_backward(np.ones((4, 2)), ())
+    with pytest.raises(ValueError, match=r"dropout_param must have the key\(s\) 'mode'"):
+        layers.dropout_forward(x, {"p": 0.5})  # was: KeyError
+    bn_param = {"mode": "train", "running_mean": np.zeros(5)}
+    with pytest.raises(ValueError, match=r"bn_param\['running_mean'\] has shape \(5,\)"):
+        layers.batchnorm_forward(x, np.ones(3), np.zeros(3), bn_param)
+    config = {"beta1": 1.0}  # Adam's bias correction would divide by zero
+    with pytest.raises(ValueError, match=r"config\['beta1'\] must be \[0, 1\)"):
+        optim.adam(np.ones(2), np.ones(2), config)
+    assert config == {"beta1": 1.0}  # no defaults filled in for a failed call
+    with pytest.raises(ValueError, match=r"config\['velocity'\] has shape"):
+        optim.sgd_momentum(np.ones(2), np.ones(2), {"velocity": np.ones(3)})
+    with pytest.raises(ValueError, match=r"analytic_grad has shape \(3,\) but x's is \(2,\)"):
+        grad_check_sparse(lambda v: float(v.sum()), np.ones(2), np.ones(3))  # was: IndexError
+    with pytest.raises(ValueError, match="df contains NaN or infinity"):
+        eval_numerical_gradient_array(np.tanh, np.ones(2), np.array([np.inf, 1.0]))
+    with pytest.raises(TypeError, match="x is complex"):
+        fastvr.asarray(np.ones(2) + 1j, "float32")  # was: ComplexWarning
+    with pytest.raises(ValueError, match="beyond the range of float32"):
+        fastvr.asarray(np.array([1e300]), "float32")  # was: inf and a RuntimeWarning
+    with pytest.raises(TypeError, match="params must be a dict"):
+        saved.save_params("m.npy", None)  # was: AttributeError
+    with pytest.raises(TypeError, match="folder must be a file name"):
+        fastvr.set_save_folder(3)
+    with pytest.raises(ValueError, match=r"k_to_accuracies\[1\] must hold accuracies"):
+        plots.cross_validation({1: [1e308, 1e308]})  # was: overflow warnings in np.std
+    with pytest.raises(ValueError, match="padding = 1000000000"):
+        vis_utils.visualize_grid(np.ones((4, 2, 2, 3)), padding=10**9)  # was: 'too big'
+    big = np.finfo(np.float64).max
+    grid = vis_utils.vis_grid(np.array([[[[-big]], [[big]]]]))  # was: overflow warning
+    assert grid.min() == 0.0 and grid.max() == 1.0
+    with pytest.raises(ValueError, match=r"^X: Expected 2D array"):
+        KNNClassifier().fit(np.ones((6, 2)), np.arange(6) % 2).predict_proba(np.ones(2))

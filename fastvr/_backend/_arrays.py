@@ -190,8 +190,38 @@ def asarray(x: Any, dtype: Any = None) -> Any:
     """
     place = _placement_of_backend(current_backend())
     library = library_of(x)
-    out = place.put(x if library in ("numpy", place.library) else to_numpy(x))
-    return out if dtype is None else place.xp.astype(out, dtype)
+    try:
+        out = place.put(x if library in ("numpy", place.library) else to_numpy(x))
+    except TypeError as exc:  # e.g. strings or objects, which the device library cannot hold
+        raise TypeError(f"x cannot be moved to {place.library}: {exc}") from None
+    return out if dtype is None else _cast(out, dtype, place.xp)
+
+
+def _cast(x: Any, dtype: Any, xp: Any) -> Any:
+    """``x`` as ``dtype``, refusing what a silent cast would damage: complex to real (drops
+    the imaginary part), values beyond the new dtype's range (would become inf)."""
+    shown = dtype
+    if isinstance(dtype, (str, type, np.dtype)):  # numpy's spellings: 'float32', np.float32
+        try:
+            shown = np.dtype(dtype).name
+        except TypeError:
+            raise TypeError(f"dtype {dtype!r} is not a data type") from None
+        if not hasattr(xp, shown):
+            raise TypeError(f"dtype {shown} is not one of {xp.__name__}'s") from None
+        dtype = getattr(xp, shown)
+    try:
+        to_real = not xp.isdtype(dtype, "complex floating")
+    except (TypeError, ValueError, AttributeError):
+        raise TypeError(f"dtype {dtype!r} is not a data type of {xp.__name__}") from None
+    if to_real and xp.isdtype(x.dtype, "complex floating"):
+        raise TypeError(f"x is complex: casting it to {shown} would drop the imaginary part")
+    try:
+        with np.errstate(over="raise", invalid="raise"):
+            return xp.astype(x, dtype)
+    except FloatingPointError:
+        raise ValueError(f"x holds values beyond the range of {shown}") from None
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"cannot make x ({x.dtype}) an array of dtype {shown}: {exc}") from None
 
 
 def placement_with_state(*arrays: Any, state: tuple = (), where_given: bool = False) -> Placement:

@@ -140,8 +140,10 @@ class _FullyConnected:
         check_real(self.reg, "reg", low=0.0)
         params = {name: place.put(value) for name, value in self.params.items()}
         dtype = self._compute_dtype(X, params, xp)
-        params = {name: xp.astype(value, dtype, copy=False) for name, value in params.items()}
-        return place, xp.astype(X, dtype, copy=False), params
+        # values beyond the computing dtype's range become inf: the loss then names X
+        with np.errstate(over="ignore"):
+            params = {name: xp.astype(v, dtype, copy=False) for name, v in params.items()}
+            return place, xp.astype(X, dtype, copy=False), params
 
     def _compute_dtype(self, X: Any, params: dict, xp: Any) -> Any:
         if self.dtype is not None:
@@ -243,7 +245,7 @@ class TwoLayerNet(_FullyConnected):
             check_int(hidden_dim, "hidden_dim", low=1),
             check_int(num_classes, "num_classes", low=1),
         ]
-        weight_scale = check_real(weight_scale, "weight_scale")
+        weight_scale = check_real(weight_scale, "weight_scale", low=0.0)
         self.reg = check_real(reg, "reg", low=0.0)
         self._draw(dims, weight_scale)
 
@@ -309,9 +311,13 @@ class FullyConnectedNet(_FullyConnected):
             raise ValueError(
                 f"normalization must be None, 'batchnorm' or 'layernorm'; got {normalization!r}"
             )
-        if not np.issubdtype(np.dtype(dtype), np.floating):
+        try:
+            floating = np.issubdtype(np.dtype(dtype), np.floating)
+        except TypeError:  # not a dtype at all ('', 'abc', 3)
+            floating = False
+        if not floating:
             raise TypeError(f"dtype must be a floating dtype; got {dtype!r}")
-        weight_scale = check_real(weight_scale, "weight_scale")
+        weight_scale = check_real(weight_scale, "weight_scale", low=0.0)
         self.normalization = normalization
         self.use_dropout = dropout_keep_ratio != 1
         self.reg = check_real(reg, "reg", low=0.0)

@@ -6,12 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from .._backend import Placement, placement_with_state, rows_for_gathers, take_rows
+from .._backend import Placement, library_of, placement_with_state, rows_for_gathers, take_rows
 from .._training import gather_floats, minibatches, warn_if_diverged
 from .._validation import (
     check_batch,
     check_class_count,
     check_finite,
+    check_flag,
     check_int,
     check_labels,
     check_real,
@@ -92,6 +93,7 @@ class LinearClassifier:
         batch_size = check_int(batch_size, "batch_size", low=1)
         place = self._placement(X, y)
         xp = place.xp
+        verbose = check_flag(verbose, "verbose")
         X = check_samples(X, "X", place, products=False)  # minibatches are gathered
         check_batch(batch_size, X.shape[1], 8)
         y = check_labels(y, "y", X.shape[0], place)
@@ -127,8 +129,7 @@ class LinearClassifier:
         >>> svm.predict(np.array([[2.0, 1.0], [-1.0, 1.0]]))
         array([0, 1])
         """
-        if self.W is None:
-            raise RuntimeError(f"this {type(self).__name__} is not trained yet: call train first")
+        self._require_weights()
         place = self._placement(X)
         X = check_samples(X, "X", place)
         if X.shape[1] != self.W.shape[0]:
@@ -165,6 +166,22 @@ class LinearClassifier:
         )
 
     # -- helpers -------------------------------------------------------------------------
+
+    def _builtin_loss(self, loss: Any, X_batch: Any, y_batch: Any, reg: float) -> tuple:
+        """``loss(W, X_batch, y_batch, reg)``; a host minibatch for weights on a device is
+        moved there, and the gradient comes back to the host, like the minibatch."""
+        self._require_weights()
+        if library_of(self.W) == "numpy":
+            return loss(self.W, X_batch, y_batch, reg)
+        place = placement_with_state(X_batch, state=(self.W,))
+        X = check_samples(X_batch, "X_batch", place, products=False)
+        y = check_labels(y_batch, "y_batch", X.shape[0], place)
+        value, dW = loss(self.W, X, y, reg)
+        return value, place.give_back(dW)
+
+    def _require_weights(self) -> None:
+        if self.W is None:
+            raise RuntimeError(f"this {type(self).__name__} is not trained yet: call train first")
 
     def _placement(self, *arrays: Any) -> Placement:
         """Where to compute: with the weights, if they are already on a device.
@@ -221,7 +238,7 @@ class LinearSVM(LinearClassifier):
     _data_loss = staticmethod(hinge_loss)
 
     def loss(self, X_batch: Any, y_batch: Any, reg: float) -> tuple[float, Any]:
-        return svm_loss_vectorized(self.W, X_batch, y_batch, reg)
+        return self._builtin_loss(svm_loss_vectorized, X_batch, y_batch, reg)
 
 
 class Softmax(LinearClassifier):
@@ -244,7 +261,7 @@ class Softmax(LinearClassifier):
     _data_loss = staticmethod(softmax_cross_entropy)
 
     def loss(self, X_batch: Any, y_batch: Any, reg: float) -> tuple[float, Any]:
-        return softmax_loss_vectorized(self.W, X_batch, y_batch, reg)
+        return self._builtin_loss(softmax_loss_vectorized, X_batch, y_batch, reg)
 
 
 _BUILTIN_LOSS_METHODS = (LinearSVM.loss, Softmax.loss)

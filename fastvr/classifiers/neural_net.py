@@ -14,6 +14,7 @@ from .._validation import (
     check_batch,
     check_finite,
     check_fits,
+    check_flag,
     check_int,
     check_labels,
     check_real,
@@ -162,6 +163,7 @@ class TwoLayerNet:
         reg = check_real(reg, "reg", low=0.0)
         num_iters = check_int(num_iters, "num_iters", low=0)
         batch_size = check_int(batch_size, "batch_size", low=1)
+        verbose = check_flag(verbose, "verbose")
         place, X, params = self._prepare(X, y, X_val, y_val, products=False)
         check_batch(batch_size, X.shape[1] + params["W1"].shape[1], 8)
         xp = place.xp
