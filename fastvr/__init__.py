@@ -20,7 +20,14 @@ from ._backend import (
     to_numpy,
     use,
 )
-from ._config import get_working_memory, set_working_memory, working_memory
+from ._config import (
+    get_screening,
+    get_working_memory,
+    screening,
+    set_screening,
+    set_working_memory,
+    working_memory,
+)
 from ._training import DivergenceWarning
 from ._version import __version__
 from .neighbors import kneighbors, pairwise_distances
@@ -34,11 +41,14 @@ __all__ = [
     "asarray",
     "backend",
     "current_backend",
+    "get_screening",
     "get_working_memory",
     "kneighbors",
     "pairwise_distances",
     "save_folder",
+    "screening",
     "set_save_folder",
+    "set_screening",
     "set_working_memory",
     "to_numpy",
     "use",

@@ -68,3 +68,65 @@ def budget_bytes(working_memory_mib: float | None = None) -> int:
     """The budget in bytes: the given MiB, or the current setting."""
     mib = get_working_memory() if working_memory_mib is None else _check_mib(working_memory_mib)
     return int(mib * 2**20)
+
+
+# -- exact k-NN screening (fastvr.ops.screen) ---------------------------------------------------
+
+_screening: contextvars.ContextVar[bool | str] = contextvars.ContextVar(
+    "fastvr_screening", default="auto"
+)
+
+
+def _check_screening(enabled: object) -> bool | str:
+    if enabled != "auto" and not isinstance(enabled, bool):
+        raise TypeError(
+            f"enabled (the screening setting) must be True, False or 'auto'; got {enabled!r}"
+        )
+    return enabled
+
+
+def get_screening() -> bool | str:
+    """Whether float64 L2 k-NN is screened in float32 and certified (:mod:`fastvr.ops.screen`).
+
+    ``"auto"`` (the default): on numpy, where it is measured faster; ``True``: on every
+    backend; ``False``: never (one float64 GEMM, as before). The answers are the same either
+    way: the exact neighbours.
+
+    Examples
+    --------
+    >>> import fastvr
+    >>> fastvr.get_screening()
+    'auto'
+    """
+    return _screening.get()
+
+
+def set_screening(enabled: bool | str) -> None:
+    """Turn the certified float32 screen of float64 k-NN on (``True``), off (``False``) or
+    back to ``"auto"``.
+
+    Examples
+    --------
+    >>> import fastvr
+    >>> fastvr.set_screening(False)
+    >>> fastvr.set_screening("auto")
+    """
+    _screening.set(_check_screening(enabled))
+
+
+@contextlib.contextmanager
+def screening(enabled: bool | str) -> Iterator[None]:
+    """Temporarily set :func:`set_screening`.
+
+    Examples
+    --------
+    >>> import fastvr
+    >>> with fastvr.screening(False):
+    ...     fastvr.get_screening()
+    False
+    """
+    token = _screening.set(_check_screening(enabled))
+    try:
+        yield
+    finally:
+        _screening.reset(token)

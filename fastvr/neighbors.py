@@ -6,7 +6,8 @@ both go through the same ops.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -14,10 +15,13 @@ from . import _config
 from ._backend import Placement, placement_for
 from ._validation import check_int, check_same_features, check_samples
 from .ops import distances as _dist
+from .ops import screen as _screen
 from .ops.neighbors import kneighbors as _kneighbors
 
 # The public surface; the rest serves the classifiers (build_index, query, distances).
-__all__ = ["kneighbors", "pairwise_distances"]
+__all__ = ["kneighbors", "last_screen_stats", "pairwise_distances"]
+
+_last_stats = _screen.ScreenStats()
 
 
 def check_metric(metric: Any) -> str:
@@ -41,10 +45,31 @@ class Index:
     place: Placement
     ref: _dist.Reference
     metric: str
+    screens: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def xp(self) -> ModuleType:
         return self.place.xp
+
+    def screen(self) -> _screen.ScreenedReference | None:
+        """The reference prepared for the certified float32 screen, when the screening
+        setting asks for it here (float64 L2 data; ``"auto"``: on numpy), else None."""
+        setting = _config.get_screening()
+        xp = self.xp
+        wanted = setting is True or (setting == "auto" and self.place.library == "numpy")
+        if not wanted or self.metric != "l2" or self.ref.Y.dtype != xp.float64:
+            return None
+        if not _screen.screenable(self.ref, self.ref.Y.shape[1], xp):
+            return None
+        # CuPy multiplies float32 in TF32 under CUPY_TF32=1: the bound must then be TF32's
+        tf32 = self.place.library == "cupy" and os.environ.get("CUPY_TF32") == "1"
+        precision = "tf32" if tf32 else "float32"
+        if precision not in self.screens:
+            with self.place.active():
+                self.screens[precision] = _screen.ScreenedReference.build(
+                    self.ref, mantissa=_screen.MANTISSA_BITS[precision], xp=xp
+                )
+        return self.screens[precision]
 
 
 def build_index(Y: Any, place: Placement, metric: str) -> Index:
@@ -55,7 +80,9 @@ def build_index(Y: Any, place: Placement, metric: str) -> Index:
             ref = _dist.prepare_reference(Y, xp=xp)
         else:  # L1 needs only the rows themselves
             ref = _dist.Reference(Y, None, None, 0.0)
-    return Index(place, ref, metric)
+    index = Index(place, ref, metric)
+    index.screen()  # prepared with the index, so queries pay only for the screen itself
+    return index
 
 
 def common_dtype(X: Any, Y: Any, xp: ModuleType) -> tuple[Any, Any]:
@@ -178,19 +205,61 @@ def kneighbors(
 
 
 def query(
-    X: Any, index: Index, k: int, *, working_memory: float | None = None, squared: bool = False
+    X: Any,
+    index: Index,
+    k: int,
+    *,
+    working_memory: float | None = None,
+    squared: bool = False,
+    ordered: bool = True,
 ) -> tuple[Any, Any]:
     """Streaming k-nearest search of validated, placed ``X`` against ``index`` (no hand-back)."""
+    global _last_stats
     xp = index.xp
+    screened = index.screen() if X.dtype == xp.float64 else None
     with index.place.active():
-        dist, idx = _kneighbors(
-            X,
-            index.ref,
-            k,
-            metric=index.metric,
-            xp=xp,
-            budget_bytes=_config.budget_bytes(working_memory),
-        )
+        if screened is not None:
+            _last_stats = _screen.ScreenStats()
+            dist, idx = _screen.screened_kneighbors(
+                X,
+                screened,
+                k,
+                xp=xp,
+                budget_bytes=_config.budget_bytes(working_memory),
+                max_candidates=MAX_CANDIDATES + 4 * k,
+                stats=_last_stats,
+                ordered=ordered,
+            )
+        else:
+            dist, idx = _kneighbors(
+                X,
+                index.ref,
+                k,
+                metric=index.metric,
+                xp=xp,
+                budget_bytes=_config.budget_bytes(working_memory),
+            )
         if index.metric == "l2" and not squared:
             dist = xp.sqrt(dist)
     return dist, idx
+
+
+# A row with more screen candidates than this (plus 4k) gets its float64 row instead.
+MAX_CANDIDATES = 256
+
+
+def last_screen_stats() -> _screen.ScreenStats:
+    """What the last screened k-NN query cost: rows, candidates (mean, largest), rows that
+    fell back to float64, rows settled by exact arithmetic.
+
+    Examples
+    --------
+    >>> import numpy as np, fastvr
+    >>> from fastvr.neighbors import last_screen_stats
+    >>> X = np.random.default_rng(0).normal(size=(50, 8))
+    >>> _ = fastvr.kneighbors(X[:5], X, k=3)
+    >>> stats = last_screen_stats()
+    >>> stats.rows, stats.fallback_rows
+    (5, 0)
+    """
+    return _last_stats

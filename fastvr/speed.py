@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 
 from ._backend import Placement, placement_for, to_numpy
+from ._config import screening
 from .classifiers import KNearestNeighbor
+from .neighbors import last_screen_stats
 
 SIZES = {"course": (500, 5000, 3072), "small": (100, 1000, 3072)}
 PYTHON_ROWS = 2  # the pure-Python two-loop is timed on this many test rows, then scaled
@@ -157,7 +159,19 @@ def _time_one_dtype(
     ):
         error = np.max(np.abs(to_numpy(method(Td)) - reference)) / np.max(reference)
         entry(label, lambda m=method: m(Td), times, f"max diff {error:.1e} of max distance")
-    entry("predict k=10", lambda: knn.predict(Td, k=K))
+    before = last_screen_stats()
+    seconds = _best_of(lambda: knn.predict(Td, k=K), repeat, sync)
+    stats = last_screen_stats()
+    if stats is before:  # not screened (float32, or screening off)
+        record(Timing(dtype, "predict k=10", seconds))
+    else:
+        note = (
+            f"certified float32 screen: {stats.mean_candidates:.1f} candidates per row "
+            f"(max {stats.max_candidates}), {stats.fallback_rows} rows fell back"
+        )
+        record(Timing(dtype, "predict k=10", seconds, note))
+        with screening(False):
+            entry("predict k=10, screening off", lambda: knn.predict(Td, k=K), note="float64 GEMM")
     rows = X_test[:PYTHON_ROWS]
     entry(
         "course pure-Python two_loops",

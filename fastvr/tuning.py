@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from array_api_compat import device
 
+from . import _config
 from . import neighbors as _nb
 from ._backend import (
     Placement,
@@ -89,7 +90,10 @@ def cross_validate_k(
     ks = [check_int(k, "k_choices[...]", low=1, high=smallest_train) for k in k_choices]
     k_max = max(ks)
     xp = place.xp
-    with place.active():
+    # "auto" does not screen here: each fold prepares its own reference, and that, not the
+    # product, dominates a fold (measured: no gain; benchmarks/screen_vs_gemm.py)
+    setting = _config.get_screening()
+    with place.active(), _config.screening(False if setting == "auto" else setting):
         classes, codes = xp.unique_inverse(y)
         accuracies: dict[int, list[float]] = {k: [] for k in ks}
         for fold in folds:

@@ -275,3 +275,132 @@ def hue_histograms(rgb, edges, xmax, counts):
                 elif k < nbin - 1 and value >= edges[k + 1]:
                     k += 1
                 counts[im, k] += 1.0
+
+
+@numba.njit(parallel=True, fastmath={"reassoc", "contract"}, cache=True)
+def pair_sq_distances(X, Y, rows, cols, out):
+    """``out[p] = Σ (X[rows[p]] − Y[cols[p]])²`` for a list of pairs, in the inputs' float64.
+
+    The exact re-ranking of screened k-NN candidates. Any summation order keeps the sum
+    within its error bound (``γ_{d+2}`` relative), and integer data stay exact.
+    """
+    for p in numba.prange(rows.shape[0]):
+        x, y = X[rows[p]], Y[cols[p]]
+        acc = 0.0
+        for j in range(x.shape[0]):
+            diff = x[j] - y[j]
+            acc += diff * diff
+        out[p] = acc
+
+
+@numba.njit(parallel=True, cache=True)
+def screen_candidates(S, y_norms, x_norms, slack, widen, out_cols, counts):
+    """The certified screen's candidates of each row, in two passes over the row.
+
+    ``s = (S + y_norms) + x_norms`` in float32, rounded as the vectorized path rounds it
+    (no fastmath: the certificate counts these roundings). Pass one keeps the ``k``
+    smallest ``s + slack`` (``k`` is ``counts[i]`` on entry); the threshold is the k-th of
+    them plus ``widen[i]`` (float64), rounded up to float32. Pass two lists the columns whose
+    ``s − slack`` is at most the threshold, up to ``out_cols.shape[1]`` of them, and leaves
+    their number (which may be larger) in ``counts[i]``.
+    """
+    n, m = S.shape
+    for i in numba.prange(n):
+        k = counts[i]
+        best = np.full(k, np.float32(np.inf))
+        for j in range(m):
+            upper = (S[i, j] + y_norms[j]) + x_norms[i] + slack[j]
+            if upper < best[k - 1]:
+                p = k - 1
+                while p > 0 and best[p - 1] > upper:
+                    best[p] = best[p - 1]
+                    p -= 1
+                best[p] = upper
+        wide = np.float64(best[k - 1]) + widen[i]
+        threshold = np.float32(wide)
+        if np.float64(threshold) < wide:
+            threshold = np.nextafter(threshold, np.float32(np.inf))
+        found = 0
+        for j in range(m):
+            lower = (S[i, j] + y_norms[j]) + x_norms[i] - slack[j]
+            if lower <= threshold:
+                if found < out_cols.shape[1]:
+                    out_cols[i, found] = j
+                found += 1
+        counts[i] = found
+
+
+@numba.njit(inline="always")
+def _exact_difference(a, b, c):
+    """Whether ``c = fl(a − b)`` is the exact difference (TwoSum's error term is zero)."""
+    bb = c - a
+    return (a - (c - bb)) + (-b - bb) == 0.0
+
+
+@numba.njit(parallel=True, cache=True)
+def lower_reference(augmented, Y, mean, lowered, norms, integer_limit, flags):
+    """The screen's copy of a prepared reference in one pass: ``lowered = −2 c'`` with
+    ``c' = float32(c)`` and ``c = augmented[:, :d] / −2`` (exact), ``norms = ‖c'‖²`` in
+    float64 (float32 squares are exact there). ``flags[0]``: ``Y`` is integer-valued within
+    ``±integer_limit`` (direct float64 sums of its distances are exact); ``flags[1]``: every
+    ``c`` is exactly ``Y − mean`` and exactly a float32 (the copy loses nothing)."""
+    m, d = lowered.shape
+    integral = np.ones(m, dtype=np.bool_)
+    exact = np.ones(m, dtype=np.bool_)
+    for i in numba.prange(m):
+        acc = 0.0
+        whole = True
+        kept = True
+        for j in range(d):
+            c = augmented[i, j] * -0.5
+            low = np.float32(c)
+            acc += np.float64(low) * np.float64(low)
+            lowered[i, j] = low * np.float32(-2.0)
+            y = Y[i, j]
+            if whole and (abs(y) > integer_limit or y != np.floor(y)):
+                whole = False
+            if kept and (np.float64(low) != c or not _exact_difference(y, mean[j], c)):
+                kept = False
+        norms[i] = acc
+        integral[i] = whole
+        exact[i] = kept
+    flags[0] = integral.all()
+    flags[1] = exact.all()
+
+
+@numba.njit(parallel=True, cache=True)
+def lower_queries(X, mean, lowered, norms):
+    """Queries for the screen in one pass: ``lowered = float32(X − mean)``, ``norms`` its
+    squared norms in float64. Returns whether ``X − mean`` was exact and exactly a float32."""
+    n, d = X.shape
+    lost = np.zeros(n)
+    for i in numba.prange(n):
+        acc = 0.0
+        off = 0.0  # branch-free, so the loop vectorises: any nonzero term means not exact
+        for j in range(d):
+            x, m = X[i, j], mean[j]
+            c = x - m
+            low = np.float32(c)
+            wide = np.float64(low)
+            acc += wide * wide
+            lowered[i, j] = low
+            bb = c - x  # TwoSum: the rounding error of x − m is exactly this expression
+            off += abs((x - (c - bb)) + (-m - bb)) + abs(wide - c)
+        norms[i] = acc
+        lost[i] = off
+    return lost.max() == 0.0
+
+
+@numba.njit(parallel=True, fastmath={"reassoc", "contract"}, cache=True)
+def pair_sq_distances_lowered(A, B, rows, cols, out):
+    """:func:`pair_sq_distances` from exact float32 copies: ``A`` the centred queries,
+    ``B`` the centred reference times −2. Each difference ``a + b/2`` is the same float64
+    number as the original rows' difference, so the sums are those of the original rows,
+    read at half the memory traffic."""
+    for p in numba.prange(rows.shape[0]):
+        a, b = A[rows[p]], B[cols[p]]
+        acc = 0.0
+        for j in range(a.shape[0]):
+            diff = np.float64(a[j]) + 0.5 * np.float64(b[j])
+            acc += diff * diff
+        out[p] = acc

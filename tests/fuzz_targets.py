@@ -75,6 +75,20 @@ def _data():
     return {"X_train": _X(12), "y_train": _y(12), "X_val": _X(4), "y_val": _y(4)}
 
 
+def _grid_args():
+    """Valid arguments of both grid functions (but the two-layer grid's hidden_size)."""
+    return {
+        "X": _X(),
+        "y": _y(),
+        "X_val": _X(4),
+        "y_val": _y(4),
+        "learning_rates": [1e-3],
+        "regularization_strengths": [0.0],
+        "num_iters": 3,
+        "batch_size": 4,
+    }
+
+
 def _net2019():
     np.random.seed(0)
     return TwoLayerNet2019(4, 6, 3)
@@ -142,38 +156,13 @@ TARGETS = {
         None,
     ),
     "train_linear_grid": (
-        lambda: {
-            "X": _X(),
-            "y": _y(),
-            "X_val": _X(4),
-            "y_val": _y(4),
-            "learning_rates": [1e-3],
-            "regularization_strengths": [0.0],
-            "num_iters": 3,
-            "batch_size": 4,
-        },
-        {
-            "X": "array",
-            "y": "labels",
-            "X_val": "array",
-            "num_iters": "count",
-            "batch_size": "size",
-        },
+        _grid_args,
+        {"X": "array", "y": "labels", "X_val": "array", "num_iters": "count", "batch_size": "size"},
         lambda m, a: train_linear_grid("svm", **a),
         None,
     ),
     "train_two_layer_grid": (
-        lambda: {
-            "X": _X(),
-            "y": _y(),
-            "X_val": _X(4),
-            "y_val": _y(4),
-            "hidden_size": 5,
-            "learning_rates": [1e-3],
-            "regularization_strengths": [0.0],
-            "num_iters": 3,
-            "batch_size": 4,
-        },
+        lambda: {**_grid_args(), "hidden_size": 5},
         {
             "X": "array",
             "y": "labels",
@@ -391,6 +380,24 @@ def _cifar_folder() -> str:
     return folder
 
 
+def _entered(context):
+    with context:
+        pass
+
+
+def _restoring(setter, getter):
+    """``setter(**args)``, then the setting as it was (a global must not leak across cases)."""
+
+    def call(**args):
+        before = getter()
+        try:
+            setter(**args)
+        finally:
+            setter(before)
+
+    return call
+
+
 def _images(n=3, size=8):
     return _rng().random((n, size, size, 3)) * 255
 
@@ -429,10 +436,25 @@ TARGETS.update(
             {"x": "array", "dtype": "name"},
         ),
         "to_numpy": _plain(fastvr.to_numpy, lambda: {"x": _X(2)}, {"x": "array"}),
-        "set_working_memory": _plain(
-            lambda **a: fastvr.working_memory(**a).__enter__(),
+        "working_memory": _plain(
+            lambda **a: _entered(fastvr.working_memory(**a)),
             lambda: {"working_memory": 64.0},
             {"working_memory": "real"},
+        ),
+        "set_working_memory": _plain(
+            _restoring(fastvr.set_working_memory, fastvr.get_working_memory),
+            lambda: {"working_memory": 64.0},
+            {"working_memory": "real"},
+        ),
+        "screening": _plain(
+            lambda **a: _entered(fastvr.screening(**a)),
+            lambda: {"enabled": False},
+            {"enabled": "name"},
+        ),
+        "set_screening": _plain(
+            _restoring(fastvr.set_screening, fastvr.get_screening),
+            lambda: {"enabled": False},
+            {"enabled": "name"},
         ),
         "set_save_folder": _plain(
             lambda **a: fastvr.set_save_folder(**a), lambda: {"folder": "."}, {"folder": "path"}
@@ -614,7 +636,7 @@ TARGETS.update(
             {"x": "array", "df": "array", "h": "real"},
         ),
         "grad_check_sparse": _plain(
-            lambda **a: grad_check_sparse(lambda v: float(np.sum(v**2)), **a),
+            lambda **a: grad_check_sparse(lambda v: float(np.tanh(v).sum()), **a),
             lambda: {
                 "x": _rng().normal(size=(2, 3)),
                 "analytic_grad": np.ones((2, 3)),
@@ -745,6 +767,9 @@ EXEMPT = {
     "fastvr.current_backend": "takes no arguments",
     "fastvr.get_working_memory": "takes no arguments",
     "fastvr.save_folder": "takes no arguments",
+    "fastvr.get_screening": "takes no arguments",
+    "fastvr.Backend": "the description use() returns, read by the caller",
+    "fastvr.neighbors.last_screen_stats": "takes no arguments",
     "fastvr.saved.save_folder": "takes no arguments",
     "fastvr.classifiers.linear_classifier.LinearClassifier": "the base class of LinearSVM and "
     "Softmax, driven through them",

@@ -274,14 +274,21 @@ def _public_callables():
     import pkgutil
 
     found, classes = {}, []
-    for info in pkgutil.walk_packages(fastvr.__path__, "fastvr."):
-        if any(part.startswith("_") for part in info.name.split(".")[1:]):
-            continue
-        module = importlib.import_module(info.name)
+    modules = ["fastvr"] + [
+        info.name
+        for info in pkgutil.walk_packages(fastvr.__path__, "fastvr.")
+        if not any(part.startswith("_") for part in info.name.split(".")[1:])
+    ]
+    for name in modules:
+        module = importlib.import_module(name)
         for attr in getattr(module, "__all__", None) or dir(module):
             obj = getattr(module, attr, None)
-            if attr.startswith("_") or getattr(obj, "__module__", None) != info.name:
+            origin = getattr(obj, "__module__", None) or ""
+            # the package's own names come from private modules (fastvr._config, ...)
+            ours = origin == name or (name == "fastvr" and origin.startswith("fastvr._"))
+            if attr.startswith("_") or not ours:
                 continue
+            info = types.SimpleNamespace(name=name)
             if inspect.isfunction(obj):
                 found[f"{info.name}.{attr}"] = {f"{info.name}.{attr}"}
             elif inspect.isclass(obj) and not issubclass(obj, BaseException):

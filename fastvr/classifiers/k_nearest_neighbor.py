@@ -82,7 +82,10 @@ class KNearestNeighbor:
         k = self._check_k(k, fitted)
         place, X = self._check_test(X, fitted)
         if num_loops == 0:
-            _, idx = _nb.query(X, fitted.index, k, working_memory=self.working_memory, squared=True)
+            # a vote needs each row's k nearest as a set, not their order
+            _, idx = _nb.query(
+                X, fitted.index, k, working_memory=self.working_memory, squared=True, ordered=False
+            )
         else:
             method = "one_loop" if num_loops == 1 else "two_loops"
             dists = _nb.distances(X, fitted.index, method=method, squared=True)

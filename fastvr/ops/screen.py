@@ -1,0 +1,380 @@
+"""Exact k-nearest neighbours below the cost of their own GEMM: screen, certify, re-rank.
+
+Float64 L2 search spends nearly all its time in one float64 GEMM. Here the product is done
+once in a cheaper precision (float32, or TF32 / bf16 inputs accumulated in float32), every
+entry's error is bounded rigorously, and only the entries that can still be among a row's
+``k`` nearest are recomputed exactly from the original float64 rows.
+
+The certificate. Let ``c = x − μ`` be a centred row (float64) and ``c'`` its rounding to the
+screen's ``p``-bit mantissa (``u = 2⁻ᵖ``, ``u₃₂ = 2⁻²⁴``), ``n = ‖c'‖²`` (float64, exact to a
+few float64 ulps). The screen computes ``s = fl₃₂(fl₃₂(−2 c'ᵢ·c'ⱼ) + nⱼ + nᵢ)`` with any
+summation order in the product. Then, for the true squared distance ``d²`` of the original
+rows,
+
+    |d² − s| ≤ β (nᵢ + nⱼ) + η,   β = 1.01 (γ_D + 5u₃₂ + 4u + 12u₆₄),   γ_D = D u₃₂ / (1 − D u₃₂)
+
+- ``γ_D ‖c'ᵢ‖‖c'ⱼ‖ ≤ γ_D (nᵢ + nⱼ)/2`` bounds the product's own rounding for any summation order
+  (Higham, *Accuracy and Stability of Numerical Algorithms*, §3.1), doubled by the factor −2;
+- the two float32 additions and the roundings of ``nᵢ, nⱼ`` to float32 add ``5u₃₂(nᵢ + nⱼ)``
+  (every partial sum is at most ``2(nᵢ + nⱼ)``);
+- ``‖c − c'‖ ≤ u‖c‖`` per row, and centring in float64 adds ``u₆₄‖c‖``, so the true distance
+  and ``‖c'ᵢ − c'ⱼ‖`` differ by ``ρ ≤ (u + 3u₆₄)(‖c'ᵢ‖ + ‖c'ⱼ‖)`` and their squares by
+  ``ρ (2‖c'ᵢ − c'ⱼ‖ + ρ) ≤ 4(u + 3u₆₄)(nᵢ + nⱼ)``;
+- ``η = (D + 16) 2⁻¹²⁶`` covers products and sums that fall into float32's subnormal range;
+  the factor 1.01 covers the second-order terms. Data whose squared norms approach float32's
+  range (above 2⁹⁶) are not screened.
+
+A row's ``k`` nearest (by true distance, lower index first) all have ``s − bound`` at most
+the ``k``-th smallest ``s + bound`` of the row, because ``k`` entries have true distance at
+most that value. Those entries are the candidates (``sᵢⱼ − βnⱼ ≤ kth(sᵢ· + βn·) + 2βnᵢ + 2η``,
+plus the float32 rounding of that comparison). Each candidate's distance is then computed
+directly, ``Σ (x − y)²`` in float64, and the candidates are ranked by it. Where two ranked
+candidates' float64 values are too close to order by the float64 error bound
+(``γ₆₄_{D+2}`` relative), their exact values decide (rational arithmetic; skipped for integer
+data, whose direct sums are exact). A row with more than ``max_candidates`` candidates falls
+back to a float64 GEMM row, certified the same way at float64's precision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+from array_api_compat import device
+
+from .._backend import native_namespace, row_sq_norms, take_rows
+from .distances import Reference, blocks, sq_l2_block
+
+U32, U64 = 2.0**-24, 2.0**-53
+MANTISSA_BITS = {"float32": 24, "tf32": 11, "bf16": 8}
+_MAX_SCREEN_NORM = 2.0**96  # squared norms above this could overflow float32 products
+_INTEGER_LIMIT = 2.0**20  # integer data below this in magnitude: direct float64 sums exact
+
+
+def gamma(n: int, u: float) -> float:
+    """Higham's ``γₙ = n u / (1 − n u)``: the relative error bound of an n-term dot product."""
+    return n * u / (1 - n * u)
+
+
+def screen_beta(d: int, mantissa: int = 24) -> float:
+    """The certificate's ``β`` for ``d`` features and a screen of ``mantissa`` bits."""
+    return 1.01 * (gamma(d, U32) + 5 * U32 + 4 * 2.0**-mantissa + 12 * U64)
+
+
+def round_mantissa(x: Any, bits: int, *, xp: ModuleType) -> Any:
+    """Float32 ``x`` rounded to ``bits`` significant bits (to nearest, ties away from zero),
+    as TF32 (11) or bf16 (8) tensor-core inputs hold it; 24 leaves ``x`` as it is."""
+    if bits >= 24:
+        return x
+    scale = xp.asarray(2.0 ** (24 - bits), dtype=x.dtype, device=device(x))
+    # Veltkamp splitting: (x·(s+1)) − (x·(s+1) − x) keeps the top ``bits`` bits of x.
+    big = x * (scale + 1)
+    return big - (big - x)
+
+
+@dataclass
+class ScreenStats:
+    """What the certificate cost: candidates per row, rows that fell back, rows resolved
+    exactly (near-ties below float64's resolution)."""
+
+    rows: int = 0
+    candidates: int = 0
+    max_candidates: int = 0
+    fallback_rows: int = 0
+    exact_rows: int = 0
+    per_row: list = field(default_factory=list, repr=False)
+
+    @property
+    def mean_candidates(self) -> float:
+        return self.candidates / self.rows if self.rows else 0.0
+
+
+@dataclass(frozen=True)
+class ScreenedReference:
+    """The reference rows centred, rounded to the screen's precision, with their norms."""
+
+    ref: Reference
+    lowered: Any  # (m, D) float32, times −2
+    norms: Any  # (m,) float64 norms of ``lowered``
+    norms32: Any  # (m,) the same in float32
+    mantissa: int
+    integral: bool  # integer-valued, small: direct float64 sums are exact
+    exact: bool = False  # the float32 copy is exactly Y − μ (pixel data): re-rank from it
+
+    @classmethod
+    def build(cls, ref: Reference, *, mantissa: int, xp: ModuleType) -> ScreenedReference:
+        if _is_numpy(xp) and mantissa == 24:  # one compiled pass instead of six
+            from ..kernels import cpu
+
+            m, d = ref.Y.shape
+            lowered, norms = np.empty((m, d), dtype=np.float32), np.empty(m)
+            flags = np.zeros(2, dtype=np.bool_)
+            mean = np.ascontiguousarray(ref.mean.reshape(-1))
+            cpu.lower_reference(ref.augmented, ref.Y, mean, lowered, norms, _INTEGER_LIMIT, flags)
+            return cls(ref, lowered, norms, norms.astype(np.float32), mantissa, *map(bool, flags))
+        centred = ref.augmented[:, :-2] * -0.5  # exact: the factor −2 was exact
+        lowered = round_mantissa(xp.astype(centred, xp.float32), mantissa, xp=xp)
+        norms = row_sq_norms(xp.astype(lowered, xp.float64), xp=xp)
+        lowered *= -2  # exact: the screen's product comes out as −2 c'ᵢ·c'ⱼ
+        return cls(
+            ref, lowered, norms, xp.astype(norms, xp.float32), mantissa, _integral(ref.Y, xp)
+        )
+
+
+def _integral(x: Any, xp: ModuleType) -> bool:
+    return bool(xp.all(xp.abs(x) <= _INTEGER_LIMIT)) and bool(xp.all(xp.round(x) == x))
+
+
+def screenable(ref: Reference, d: int, xp: ModuleType) -> bool:
+    """Whether the screen's float32 arithmetic is safe for these data (no overflow)."""
+    return ref.max_norm < _MAX_SCREEN_NORM and gamma(d, U32) < 0.01
+
+
+def screened_kneighbors(
+    X: Any,
+    screened: ScreenedReference,
+    k: int,
+    *,
+    xp: ModuleType,
+    budget_bytes: int,
+    max_candidates: int,
+    stats: ScreenStats | None = None,
+    ordered: bool = True,
+) -> tuple[Any, Any]:
+    """The exact ``k`` nearest reference rows of every row of float64 ``X``: squared
+    distances (direct float64 sums) and indices, ``(n, k)``, ordered by (distance, index).
+
+    ``ordered=False``: each row's exact ``k`` nearest as a set (what a vote needs); rows the
+    screen settled alone come in column order with NaN distances."""
+    ref = screened.ref
+    n, m, d = X.shape[0], ref.Y.shape[0], X.shape[1]
+    # per row: the float32 product and its bound array, a mask, the query's copies
+    per_row = m * (4 + 4 + 1) + 4 * d * 8
+    rows = max(1, budget_bytes // per_row)
+    stats = ScreenStats() if stats is None else stats
+    out_d = xp.empty((n, k), dtype=xp.float64, device=device(X))
+    out_i = xp.empty((n, k), dtype=xp.int64, device=device(X))
+    integral = screened.integral  # and, checked where it matters, the query rows
+    for part in blocks(n, rows):
+        d2, idx = _screen_block(
+            X[part, ...], screened, k, xp, budget_bytes, max_candidates, integral, stats, ordered
+        )
+        out_d[part, ...] = d2
+        out_i[part, ...] = idx
+    return out_d, out_i
+
+
+def _screen_block(X, screened, k, xp, budget_bytes, max_candidates, integral, stats, ordered):
+    ref = screened.ref
+    d = X.shape[1]
+    beta = screen_beta(d, screened.mantissa)
+    if screened.mantissa < 24:  # tensor cores may truncate: count each accumulation twice
+        beta += 1.01 * gamma(d, U32)
+    eta = (d + 16) * 2.0**-126
+    exact_copies = False
+    if _is_numpy(xp) and screened.mantissa == 24:  # one compiled pass over the queries
+        from ..kernels import cpu
+
+        lowered, x_norms = np.empty(X.shape, dtype=np.float32), np.empty(X.shape[0])
+        mean = np.ascontiguousarray(ref.mean.reshape(-1))
+        exact_queries = cpu.lower_queries(X, mean, lowered, x_norms)
+        exact_copies = screened.exact and bool(exact_queries)
+    else:
+        centred = X - ref.mean
+        lowered = round_mantissa(xp.astype(centred, xp.float32), screened.mantissa, xp=xp)
+        x_norms = row_sq_norms(xp.astype(lowered, xp.float64), xp=xp)
+    S = lowered @ screened.lowered.T  # the screen: one float32 GEMM, −2 c'ᵢ·c'ⱼ
+    top = float(xp.max(screened.norms))
+    widen = (
+        2 * beta * x_norms
+        + 2 * eta
+        + 8 * U32 * (2 * x_norms + 2 * top + 4 * beta * (x_norms + top))
+    )
+    slack = xp.astype(beta * screened.norms, xp.float32)
+    x_norms32 = xp.astype(x_norms, xp.float32)
+    if _is_numpy(xp):
+        rows, cols, counts = _candidates_compiled(
+            S, screened, x_norms32, slack, widen, k, max_candidates
+        )
+    else:
+        rows, cols, counts = _candidates_vectorized(S, screened, x_norms32, slack, widen, k, xp)
+    del S
+    fallback = counts > max_candidates
+    stats.rows += X.shape[0]
+    stats.candidates += int(xp.sum(counts))
+    stats.max_candidates = max(stats.max_candidates, int(xp.max(counts)))
+    stats.fallback_rows += int(xp.sum(xp.astype(fallback, xp.int32)))
+    fell_back = _host(xp.nonzero(fallback)[0]).tolist()
+    if fell_back:  # their candidates are replaced by a float64 certificate below
+        keep = ~xp.take(fallback, rows)
+        rows, cols = rows[keep], cols[keep]
+    for r in fell_back:
+        r_rows, r_cols = _float64_candidates(X[r : r + 1, ...], ref, k, xp, budget_bytes)
+        rows = xp.concat([rows, r_rows + r])
+        cols = xp.concat([cols, r_cols])
+    copies = (lowered, screened.lowered) if exact_copies else None
+    d2, idx, exact_rows = _rank_candidates(
+        X, ref, rows, cols, X.shape[0], k, xp, budget_bytes, integral, copies, ordered
+    )
+    stats.exact_rows += exact_rows
+    return d2, idx
+
+
+def _candidates_compiled(S, screened, x_norms32, slack, widen, k, max_candidates):
+    """numpy: the candidates by one compiled two-pass scan of each row (no temporaries)."""
+    from ..kernels import cpu
+
+    n = S.shape[0]
+    out_cols = np.empty((n, max(max_candidates, 1)), dtype=np.int64)
+    counts = np.full(n, k, dtype=np.int64)
+    cpu.screen_candidates(S, screened.norms32, x_norms32, slack, widen, out_cols, counts)
+    listed = np.minimum(counts, out_cols.shape[1])
+    rows = np.repeat(np.arange(n), listed)
+    cols = out_cols[np.arange(out_cols.shape[1])[None, :] < listed[:, None]]
+    return rows, cols, counts
+
+
+def _candidates_vectorized(S, screened, x_norms32, slack, widen, k, xp):
+    """Any namespace: the same candidates with whole-block array operations."""
+    S = S + screened.norms32[None, :]
+    S = S + x_norms32[:, None]
+    kth = _kth_smallest(S + slack[None, :], k, xp)
+    threshold = _round_up32(xp.astype(kth, xp.float64) + widen, xp)
+    mask = (S - slack[None, :]) <= threshold[:, None]
+    counts = xp.sum(xp.astype(mask, xp.int64), axis=1)
+    rows, cols = xp.nonzero(mask)
+    return rows, cols, counts
+
+
+def _float64_candidates(Xr, ref, k, xp, budget_bytes):
+    """A row with too many screen candidates: its float64 GEMM row, certified the same way
+    at float64's precision (the expansion's bound of :mod:`fastvr.ops.distances`)."""
+    D2 = sq_l2_block(Xr, ref, xp=xp, budget_bytes=budget_bytes, clamp=False)
+    x_norm = row_sq_norms(Xr - ref.mean, xp=xp)
+    beta = 1.01 * (2 * gamma(Xr.shape[1] + 2, U64) + 8 * U64)
+    bound = beta * (x_norm[:, None] + ref.norms[None, :]) + 2.0**-1000
+    kth = _kth_smallest(D2 + bound, k, xp)
+    return xp.nonzero(D2 - bound <= kth[:, None] + 4 * U64 * xp.abs(kth[:, None]))
+
+
+def _rank_candidates(
+    X, ref, rows, cols, n, k, xp, budget_bytes, integral, copies=None, ordered=True
+):
+    """Each row's ``k`` best candidates by exact distance, then index: ranked by the direct
+    float64 sums, with the near-ties those cannot order settled exactly. Returns the squared
+    distances, the indices and how many rows needed exact arithmetic. ``copies``: exact
+    float32 copies of the centred rows (numpy), which give the same sums from half the bytes.
+    ``ordered=False`` (a vote needs the set, not its order): a row with exactly ``k``
+    candidates is settled as it is, in column order, its distances NaN."""
+    rows_h, cols_h = _host(rows), _host(cols)
+    direct = np.full(rows_h.shape[0], np.nan)
+    open_pairs = slice(None)
+    if not ordered:
+        open_pairs = np.bincount(rows_h, minlength=n)[rows_h] > k
+        direct[~open_pairs] = -1.0  # before every distance: the settled rows sort by column
+    if not ordered:
+        open_pairs = xp.asarray(open_pairs, device=device(rows))
+    rows_o, cols_o = rows[open_pairs], cols[open_pairs]
+    if copies is not None:
+        from ..kernels import cpu
+
+        found = np.empty(rows_o.shape[0])
+        cpu.pair_sq_distances_lowered(*copies, rows_o, cols_o, found)
+    else:
+        found = _host(_direct_sq(X, ref.Y, rows_o, cols_o, xp, budget_bytes))
+    direct[_host(open_pairs) if not ordered else open_pairs] = found
+    order = np.lexsort((cols_h, direct, rows_h))
+    rows_h, cols_h, direct = rows_h[order], cols_h[order], direct[order]
+    starts = np.searchsorted(rows_h, np.arange(n + 1))
+    take = starts[:-1, None] + np.arange(k)[None, :]
+    d2, idx = direct[take], cols_h[take]
+    settled = d2[:, 0] < 0
+    d2[settled] = np.nan
+    exact_rows = 0
+    rel = 2 * gamma(X.shape[1] + 2, U64)
+    tiny = (X.shape[1] + 2) * 2.0**-1022
+    close = (np.diff(d2, axis=1) <= rel * (d2[:, 1:] + d2[:, :-1]) + tiny).any(axis=1)
+    reach = d2[:, -1] * (1 + rel) + tiny  # the k-th winner's largest exact value
+    first_loser = np.minimum(starts[:-1] + k, direct.shape[0] - 1)
+    contested = (starts[:-1] + k < starts[1:]) & (direct[first_loser] * (1 - rel) <= reach)
+    doubtful = np.nonzero((close | contested) & ~settled)[0]
+    if doubtful.size and integral and _integral(take_rows(X, xp.asarray(doubtful), xp=xp), xp):
+        doubtful = doubtful[:0]  # integer data: every direct sum above was exact
+    if doubtful.size:
+        for r in doubtful.tolist():
+            end = starts[r] + k
+            while end < starts[r + 1] and direct[end] * (1 - rel) <= reach[r]:
+                end += 1
+            pool = cols_h[starts[r] : end]
+            exact = _exact_sq(_host(X[r, ...]), _host(ref.Y), pool)
+            ranked = sorted(zip(exact, pool.tolist(), strict=True))[:k]
+            idx[r] = [c for _, c in ranked]
+            d2[r] = [float(e) for e, _ in ranked]
+            exact_rows += 1
+    return xp.asarray(d2, device=device(X)), xp.asarray(idx, device=device(X)), exact_rows
+
+
+def _direct_sq(X, Y, rows, cols, xp, budget_bytes):
+    """``Σ (X[r] − Y[c])²`` in float64 for each candidate pair, in bounded chunks."""
+    if _is_numpy(xp):  # one compiled pass, no gathered copies of the rows
+        from ..kernels import cpu
+
+        out = np.empty(rows.shape[0], dtype=np.float64)
+        cpu.pair_sq_distances(X, Y, rows, cols, out)
+        return out
+    out = xp.empty(rows.shape[0], dtype=xp.float64, device=device(X))
+    chunk = max(1, budget_bytes // (3 * 8 * X.shape[1]))
+    for part in blocks(rows.shape[0], chunk):
+        diff = take_rows(X, rows[part], xp=xp) - take_rows(Y, cols[part], xp=xp)
+        out[part] = xp.sum(diff * diff, axis=1)
+    return out
+
+
+def _exact_sq(x: np.ndarray, Y: np.ndarray, pool: np.ndarray) -> list[Fraction]:
+    """Exact squared distances from ``x`` to the rows ``pool`` of ``Y`` (rationals; rows
+    with identical coordinates computed once)."""
+    xs = [Fraction(v) for v in x.tolist()]
+    memo: dict[bytes, Fraction] = {}
+    out = []
+    for c in pool.tolist():
+        key = Y[c].tobytes()
+        if key not in memo:
+            memo[key] = sum(
+                ((a - Fraction(b)) ** 2 for a, b in zip(xs, Y[c].tolist(), strict=True)),
+                Fraction(0),
+            )
+        out.append(memo[key])
+    return out
+
+
+def _kth_smallest(a: Any, k: int, xp: ModuleType) -> Any:
+    """The k-th smallest value of each row (numpy: an in-place partition, no copy)."""
+    if _is_numpy(xp):
+        a.partition(k - 1, axis=1)
+        return a[:, k - 1].copy()
+    return xp.sort(a, axis=1)[:, k - 1]
+
+
+def _round_up32(values: Any, xp: ModuleType) -> Any:
+    """float64 ``values`` as float32, rounded up (the comparison may only grow)."""
+    low = xp.astype(values, xp.float32)
+    inf = xp.asarray(np.inf, dtype=xp.float32, device=device(values))
+    return xp.where(
+        xp.astype(low, xp.float64) < values,
+        xp.nextafter(low, inf),
+        low,
+    )
+
+
+def _is_numpy(xp: ModuleType) -> bool:
+    native = native_namespace(xp)
+    return native is np
+
+
+def _host(a: Any) -> np.ndarray:
+    from .._backend import to_numpy
+
+    return np.asarray(to_numpy(a))
