@@ -125,6 +125,31 @@ def test_cublas_gemm_same_shape(benchmark, cupy):
     run_benchmark(benchmark, synchronised(cupy, lambda: X_test @ X_train.T), rounds=3)
 
 
+@pytest.mark.parametrize("screen", [True, False])
+def test_knn_float64_screened(benchmark, cupy, screen):
+    """Float64 k-NN with the certified float32 screen (issue 12; off by default on CuPy until
+    this is measured) against the float64 GEMM path and the bare DGEMM below."""
+    import fastvr
+    from fastvr.classifiers import KNearestNeighbor
+
+    rng = cupy.random.default_rng(0)
+    X_train = rng.integers(0, 256, (5000, 3072)).astype(cupy.float64)
+    X_test = rng.integers(0, 256, (500, 3072)).astype(cupy.float64)
+    with fastvr.screening(screen):
+        knn = KNearestNeighbor()
+        knn.train(X_train, rng.integers(0, 10, 5000))
+        benchmark.group = "GPU k-NN 500 x 5000 x 3072 float64"
+        run_benchmark(benchmark, synchronised(cupy, lambda: knn.predict(X_test, k=10)), rounds=5)
+
+
+def test_dgemm_course_shape(benchmark, cupy):
+    rng = cupy.random.default_rng(0)
+    X_train = rng.integers(0, 256, (5000, 3072)).astype(cupy.float64)
+    X_test = rng.integers(0, 256, (500, 3072)).astype(cupy.float64)
+    benchmark.group = "GPU k-NN 500 x 5000 x 3072 float64"
+    run_benchmark(benchmark, synchronised(cupy, lambda: X_test @ X_train.T), rounds=5)
+
+
 @pytest.mark.parametrize("route", ["kernel", "argpartition"])
 def test_top10_of_a_distance_block(benchmark, cupy, route):
     """The selection step of predict: fastvr's one-pass kernel against CuPy's argpartition

@@ -59,7 +59,7 @@ class Index:
         wanted = setting is True or (setting == "auto" and self.place.library == "numpy")
         if not wanted or self.metric != "l2" or self.ref.Y.dtype != xp.float64:
             return None
-        if not _screen.screenable(self.ref, self.ref.Y.shape[1], xp):
+        if not _screen.screenable(self.ref, self.ref.Y.shape[1]):
             return None
         # CuPy multiplies float32 in TF32 under CUPY_TF32=1: the bound must then be TF32's
         tf32 = self.place.library == "cupy" and os.environ.get("CUPY_TF32") == "1"

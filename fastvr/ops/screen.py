@@ -37,7 +37,7 @@ back to a float64 GEMM row, certified the same way at float64's precision.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from types import ModuleType
 from typing import Any
@@ -65,8 +65,9 @@ def screen_beta(d: int, mantissa: int = 24) -> float:
 
 
 def round_mantissa(x: Any, bits: int, *, xp: ModuleType) -> Any:
-    """Float32 ``x`` rounded to ``bits`` significant bits (to nearest, ties away from zero),
-    as TF32 (11) or bf16 (8) tensor-core inputs hold it; 24 leaves ``x`` as it is."""
+    """Float32 ``x`` rounded to nearest with ``bits`` significant bits, as TF32 (11) or bf16
+    (8) tensor-core inputs hold it; 24 leaves ``x`` as it is. Rounded here, the inputs convert
+    to those formats exactly, so the bound need not trust the hardware's conversion."""
     if bits >= 24:
         return x
     scale = xp.asarray(2.0 ** (24 - bits), dtype=x.dtype, device=device(x))
@@ -85,7 +86,6 @@ class ScreenStats:
     max_candidates: int = 0
     fallback_rows: int = 0
     exact_rows: int = 0
-    per_row: list = field(default_factory=list, repr=False)
 
     @property
     def mean_candidates(self) -> float:
@@ -128,7 +128,7 @@ def _integral(x: Any, xp: ModuleType) -> bool:
     return bool(xp.all(xp.abs(x) <= _INTEGER_LIMIT)) and bool(xp.all(xp.round(x) == x))
 
 
-def screenable(ref: Reference, d: int, xp: ModuleType) -> bool:
+def screenable(ref: Reference, d: int) -> bool:
     """Whether the screen's float32 arithmetic is safe for these data (no overflow)."""
     return ref.max_norm < _MAX_SCREEN_NORM and gamma(d, U32) < 0.01
 
