@@ -217,10 +217,17 @@ def _mode(param: dict, layer: str, name: str) -> str:
     return mode
 
 
+def _check_eps(param: dict, name: str) -> None:
+    """``param["eps"]``, when given, must be positive: with a zero variance (a constant
+    feature, or running statistics still at zero) ``eps = 0`` divides by zero."""
+    if "eps" in param and check_real(param["eps"], f"{name}['eps']") <= 0:
+        raise ValueError(f"{name}['eps'] must be positive; got {param['eps']}")
+
+
 def _check_bn_param(bn_param: Any, x: Any) -> None:
     """``bn_param`` as :func:`batchnorm_forward` documents it, checked before it is updated."""
     _mode(check_dict(bn_param, "bn_param", required=("mode",)), "batchnorm", "bn_param")
-    check_real(bn_param.get("eps", 1e-5), "bn_param['eps']", low=0.0)
+    _check_eps(bn_param, "bn_param")
     check_real(bn_param.get("momentum", 0.9), "bn_param['momentum']")
     for key in ("running_mean", "running_var"):
         if key in bn_param:
@@ -312,7 +319,9 @@ def layernorm_forward(x: Any, gamma: Any, beta: Any, ln_param: dict) -> tuple[An
     >>> np.round(out, 3)
     array([[-1.,  1.]])
     """
-    return layernorm_step(x, gamma, beta, ln_param, xp=_norm_args(x, gamma, beta))
+    xp = _norm_args(x, gamma, beta)
+    _check_eps(check_dict(ln_param, "ln_param"), "ln_param")
+    return layernorm_step(x, gamma, beta, ln_param, xp=xp)
 
 
 def layernorm_step(x: Any, gamma: Any, beta: Any, ln_param: dict, *, xp: Any) -> tuple[Any, Any]:

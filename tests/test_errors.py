@@ -341,6 +341,8 @@ def test_holes_the_whole_surface_fuzz_found():
     bn_param = {"mode": "train", "running_mean": np.zeros(5)}
     with pytest.raises(ValueError, match=r"bn_param\['running_mean'\] has shape \(5,\)"):
         layers.batchnorm_forward(x, np.ones(3), np.zeros(3), bn_param)
+    with pytest.raises(ValueError, match=r"bn_param\['eps'\] must be positive"):
+        layers.batchnorm_forward(x, np.ones(3), np.zeros(3), {"mode": "test", "eps": 0.0})
     config = {"beta1": 1.0}  # Adam's bias correction would divide by zero
     with pytest.raises(ValueError, match=r"config\['beta1'\] must be \[0, 1\)"):
         optim.adam(np.ones(2), np.ones(2), config)
