@@ -54,10 +54,8 @@ class Index:
     def screen(self) -> _screen.ScreenedReference | None:
         """The reference prepared for the certified float32 screen, when the screening
         setting asks for it here (float64 L2 data; ``"auto"``: on numpy), else None."""
-        setting = _config.get_screening()
         xp = self.xp
-        wanted = setting is True or (setting == "auto" and self.place.library == "numpy")
-        if not wanted or self.metric != "l2" or self.ref.Y.dtype != xp.float64:
+        if not wants_screen(self.place, self.metric, self.ref.Y.dtype):
             return None
         if not _screen.screenable(self.ref, self.ref.Y.shape[1]):
             return None
@@ -70,6 +68,14 @@ class Index:
                     self.ref, mantissa=_screen.MANTISSA_BITS[precision], xp=xp
                 )
         return self.screens[precision]
+
+
+def wants_screen(place: Placement, metric: str, dtype: Any) -> bool:
+    """Whether the screening setting asks for the float32 screen of this query: float64 L2
+    data, on numpy under ``"auto"``, anywhere under ``True``."""
+    setting = _config.get_screening()
+    wanted = setting is True or (setting == "auto" and place.library == "numpy")
+    return wanted and metric == "l2" and dtype == place.xp.float64
 
 
 def build_index(Y: Any, place: Placement, metric: str) -> Index:
@@ -214,21 +220,12 @@ def query(
     ordered: bool = True,
 ) -> tuple[Any, Any]:
     """Streaming k-nearest search of validated, placed ``X`` against ``index`` (no hand-back)."""
-    global _last_stats
     xp = index.xp
     screened = index.screen() if X.dtype == xp.float64 else None
     with index.place.active():
         if screened is not None:
-            _last_stats = _screen.ScreenStats()
-            dist, idx = _screen.screened_kneighbors(
-                X,
-                screened,
-                k,
-                xp=xp,
-                budget_bytes=_config.budget_bytes(working_memory),
-                max_candidates=MAX_CANDIDATES + 4 * k,
-                stats=_last_stats,
-                ordered=ordered,
+            dist, idx = screened_query(
+                X, screened, k, xp=xp, working_memory=working_memory, ordered=ordered
             )
         else:
             dist, idx = _kneighbors(
@@ -263,3 +260,28 @@ def last_screen_stats() -> _screen.ScreenStats:
     (5, 0)
     """
     return _last_stats
+
+
+def screened_query(
+    X: Any,
+    screened: _screen.ScreenedReference,
+    k: int,
+    *,
+    xp: ModuleType,
+    working_memory: float | None = None,
+    ordered: bool = True,
+) -> tuple[Any, Any]:
+    """The exact k nearest of placed float64 ``X`` through a screen: squared distances and
+    indices (recorded for :func:`last_screen_stats`)."""
+    global _last_stats
+    _last_stats = _screen.ScreenStats()
+    return _screen.screened_kneighbors(
+        X,
+        screened,
+        k,
+        xp=xp,
+        budget_bytes=_config.budget_bytes(working_memory),
+        max_candidates=MAX_CANDIDATES + 4 * k,
+        stats=_last_stats,
+        ordered=ordered,
+    )

@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 from array_api_compat import device
 
-from . import _config
 from . import neighbors as _nb
 from ._backend import (
     Placement,
@@ -90,23 +89,28 @@ def cross_validate_k(
     ks = [check_int(k, "k_choices[...]", low=1, high=smallest_train) for k in k_choices]
     k_max = max(ks)
     xp = place.xp
-    # "auto" does not screen here: each fold prepares its own reference, and that, not the
-    # product, dominates a fold (measured: no gain; benchmarks/screen_vs_gemm.py)
-    setting = _config.get_screening()
-    with place.active(), _config.screening(False if setting == "auto" else setting):
+    # Screened (float64 L2): one screen of all rows, each fold's training rows gathered from
+    # it; otherwise each fold prepares its own reference.
+    shared = None
+    if _nb.wants_screen(place, metric, X.dtype):
+        shared = _nb.build_index(X, place, metric).screen()
+    with place.active():
         classes, codes = xp.unique_inverse(y)
         accuracies: dict[int, list[float]] = {k: [] for k in ks}
         for fold in folds:
             train_rows = place.put(np.setdiff1d(np.arange(X.shape[0]), fold))
             test_rows = place.put(fold)
-            index = _nb.build_index(take_rows(X, train_rows, xp=xp), place, metric)
-            _, nearest = _nb.query(
-                take_rows(X, test_rows, xp=xp),
-                index,
-                k_max,
-                working_memory=working_memory,
-                squared=True,
-            )
+            queries = take_rows(X, test_rows, xp=xp)
+            if shared is not None:
+                fold_screen = shared.rows_of(train_rows, xp=xp)
+                _, nearest = _nb.screened_query(
+                    queries, fold_screen, k_max, xp=xp, working_memory=working_memory
+                )
+            else:
+                index = _nb.build_index(take_rows(X, train_rows, xp=xp), place, metric)
+                _, nearest = _nb.query(
+                    queries, index, k_max, working_memory=working_memory, squared=True
+                )
             train_codes = take_rows(codes, train_rows, xp=xp)
             neighbor_codes = take_nd(train_codes, nearest, xp=xp)
             truth = take_rows(codes, test_rows, xp=xp)

@@ -164,3 +164,31 @@ def test_screening_is_one_switch_and_off_uses_the_float64_gemm(rng):
         before = neighbors.last_screen_stats()
         fastvr.kneighbors(X.astype(np.float32), X.astype(np.float32), 2)
         assert neighbors.last_screen_stats() is before
+
+
+@pytest.mark.parametrize("max_candidates", [40, 3])  # 3 < k: every row falls back
+def test_a_fold_screen_gathered_from_the_whole_is_exact(max_candidates, rng):
+    """cross_validate_k's screens: the rows of one shared screen, fallback included."""
+    X, Y = _data("near_ties", rng, 6, 40, 9)
+    subset = np.sort(rng.choice(40, 25, replace=False))
+    whole = ScreenedReference.build(prepare_reference(Y, xp=xp), mantissa=24, xp=xp)
+    _, idx = screened_kneighbors(
+        X,
+        whole.rows_of(subset, xp=xp),
+        4,
+        xp=xp,
+        budget_bytes=2**20,
+        max_candidates=max_candidates,
+    )
+    np.testing.assert_array_equal(idx, exact_kneighbors(X, Y[subset], 4)[0])
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "duplicates"])
+def test_cross_validation_screened_equals_unscreened(kind, rng):
+    _, X = _data(kind, rng, 1, 90, 12)
+    y = rng.integers(0, 3, 90)
+    with fastvr.screening(True):
+        on = cross_validate_k(X, y, k_choices=[1, 2, 5, 9], num_folds=3)
+    with fastvr.screening(False):
+        off = cross_validate_k(X, y, k_choices=[1, 2, 5, 9], num_folds=3)
+    assert on == off

@@ -103,6 +103,23 @@ class ScreenedReference:
     mantissa: int
     integral: bool  # integer-valued, small: direct float64 sums are exact
     exact: bool = False  # the float32 copy is exactly Y − μ (pixel data): re-rank from it
+    subset: Any = None  # rows of ``ref`` this screen covers (sorted), or None: all of them
+    full_lowered: Any = None  # with ``subset``: the copy of all of ``ref``'s rows
+
+    def rows_of(self, rows: Any, *, xp: ModuleType) -> ScreenedReference:
+        """The screen of the sorted ``rows`` of this reference (a cross-validation fold's
+        training rows): a gather of the float32 copy, nothing recentred or recomputed."""
+        return ScreenedReference(
+            self.ref,
+            take_rows(self.lowered, rows, xp=xp),
+            xp.take(self.norms, rows),
+            xp.take(self.norms32, rows),
+            self.mantissa,
+            self.integral,
+            self.exact,
+            rows,
+            self.lowered,
+        )
 
     @classmethod
     def build(cls, ref: Reference, *, mantissa: int, xp: ModuleType) -> ScreenedReference:
@@ -202,6 +219,9 @@ def _screen_block(X, screened, k, xp, budget_bytes, max_candidates, integral, st
     else:
         rows, cols, counts = _candidates_vectorized(S, screened, x_norms32, slack, widen, k, xp)
     del S
+    subset = screened.subset
+    if subset is not None:  # from here on, columns are rows of the full reference
+        cols = xp.take(subset, cols)
     fallback = counts > max_candidates
     stats.rows += X.shape[0]
     stats.candidates += int(xp.sum(counts))
@@ -212,14 +232,17 @@ def _screen_block(X, screened, k, xp, budget_bytes, max_candidates, integral, st
         keep = ~xp.take(fallback, rows)
         rows, cols = rows[keep], cols[keep]
     for r in fell_back:
-        r_rows, r_cols = _float64_candidates(X[r : r + 1, ...], ref, k, xp, budget_bytes)
+        r_rows, r_cols = _float64_candidates(X[r : r + 1, ...], ref, k, xp, budget_bytes, subset)
         rows = xp.concat([rows, r_rows + r])
         cols = xp.concat([cols, r_cols])
-    copies = (lowered, screened.lowered) if exact_copies else None
+    full = screened.lowered if subset is None else screened.full_lowered
+    copies = (lowered, full) if exact_copies else None
     d2, idx, exact_rows = _rank_candidates(
         X, ref, rows, cols, X.shape[0], k, xp, budget_bytes, integral, copies, ordered
     )
     stats.exact_rows += exact_rows
+    if subset is not None:  # back to positions in the subset (sorted: ties keep their order)
+        idx = xp.reshape(xp.searchsorted(subset, xp.reshape(idx, (-1,))), idx.shape)
     return d2, idx
 
 
@@ -249,15 +272,20 @@ def _candidates_vectorized(S, screened, x_norms32, slack, widen, k, xp):
     return rows, cols, counts
 
 
-def _float64_candidates(Xr, ref, k, xp, budget_bytes):
+def _float64_candidates(Xr, ref, k, xp, budget_bytes, subset=None):
     """A row with too many screen candidates: its float64 GEMM row, certified the same way
-    at float64's precision (the expansion's bound of :mod:`fastvr.ops.distances`)."""
+    at float64's precision (the expansion's bound of :mod:`fastvr.ops.distances`); with
+    ``subset``, among those rows only. Columns are rows of ``ref``."""
     D2 = sq_l2_block(Xr, ref, xp=xp, budget_bytes=budget_bytes, clamp=False)
+    norms = ref.norms
+    if subset is not None:
+        D2, norms = xp.take(D2, subset, axis=1), xp.take(norms, subset)
     x_norm = row_sq_norms(Xr - ref.mean, xp=xp)
     beta = 1.01 * (2 * gamma(Xr.shape[1] + 2, U64) + 8 * U64)
-    bound = beta * (x_norm[:, None] + ref.norms[None, :]) + 2.0**-1000
+    bound = beta * (x_norm[:, None] + norms[None, :]) + 2.0**-1000
     kth = _kth_smallest(D2 + bound, k, xp)
-    return xp.nonzero(D2 - bound <= kth[:, None] + 4 * U64 * xp.abs(kth[:, None]))
+    rows, cols = xp.nonzero(D2 - bound <= kth[:, None] + 4 * U64 * xp.abs(kth[:, None]))
+    return rows, (cols if subset is None else xp.take(subset, cols))
 
 
 def _rank_candidates(
