@@ -93,13 +93,18 @@ def cupy():
     return cupy
 
 
+def pixels(cupy, n_train, n_test, dtype):
+    """Random CIFAR-shaped pixel data on the GPU: training rows, test rows, labels."""
+    rng = cupy.random.default_rng(0)
+    X_train = rng.integers(0, 256, (n_train, 3072)).astype(dtype)
+    X_test = rng.integers(0, 256, (n_test, 3072)).astype(dtype)
+    return X_train, X_test, rng.integers(0, 10, n_train)
+
+
 def test_knn_full_cifar_predict(benchmark, cupy):
     from fastvr.classifiers import KNearestNeighbor
 
-    rng = cupy.random.default_rng(0)
-    X_train = rng.integers(0, 256, (50000, 3072)).astype(cupy.float32)
-    X_test = rng.integers(0, 256, (10000, 3072)).astype(cupy.float32)
-    y_train = rng.integers(0, 10, 50000)
+    X_train, X_test, y_train = pixels(cupy, 50000, 10000, cupy.float32)
     knn = KNearestNeighbor()
     knn.train(X_train, y_train)
     pool = cupy.get_default_memory_pool()
@@ -118,9 +123,7 @@ def test_knn_full_cifar_predict(benchmark, cupy):
 
 
 def test_cublas_gemm_same_shape(benchmark, cupy):
-    rng = cupy.random.default_rng(0)
-    X_train = rng.integers(0, 256, (50000, 3072)).astype(cupy.float32)
-    X_test = rng.integers(0, 256, (10000, 3072)).astype(cupy.float32)
+    X_train, X_test, _ = pixels(cupy, 50000, 10000, cupy.float32)
     benchmark.group = "GPU k-NN 10000 x 50000 x 3072 float32"
     run_benchmark(benchmark, synchronised(cupy, lambda: X_test @ X_train.T), rounds=3)
 
@@ -132,20 +135,16 @@ def test_knn_float64_screened(benchmark, cupy, screen):
     import fastvr
     from fastvr.classifiers import KNearestNeighbor
 
-    rng = cupy.random.default_rng(0)
-    X_train = rng.integers(0, 256, (5000, 3072)).astype(cupy.float64)
-    X_test = rng.integers(0, 256, (500, 3072)).astype(cupy.float64)
+    X_train, X_test, y_train = pixels(cupy, 5000, 500, cupy.float64)
     with fastvr.screening(screen):
         knn = KNearestNeighbor()
-        knn.train(X_train, rng.integers(0, 10, 5000))
+        knn.train(X_train, y_train)
         benchmark.group = "GPU k-NN 500 x 5000 x 3072 float64"
         run_benchmark(benchmark, synchronised(cupy, lambda: knn.predict(X_test, k=10)), rounds=5)
 
 
 def test_dgemm_course_shape(benchmark, cupy):
-    rng = cupy.random.default_rng(0)
-    X_train = rng.integers(0, 256, (5000, 3072)).astype(cupy.float64)
-    X_test = rng.integers(0, 256, (500, 3072)).astype(cupy.float64)
+    X_train, X_test, _ = pixels(cupy, 5000, 500, cupy.float64)
     benchmark.group = "GPU k-NN 500 x 5000 x 3072 float64"
     run_benchmark(benchmark, synchronised(cupy, lambda: X_test @ X_train.T), rounds=5)
 
