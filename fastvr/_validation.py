@@ -256,9 +256,17 @@ def check_dict(value: Any, name: str, *, required: tuple[str, ...] = ()) -> dict
     return value
 
 
-def check_shape(x: Any, name: str, shape: tuple[int, ...], what: str) -> Any:
-    """The namespace of ``x``, a real array of exactly ``shape`` (that of ``what``)."""
-    xp = check_array(x, name)
+def check_shape(
+    x: Any,
+    name: str,
+    shape: tuple[int, ...],
+    what: str,
+    *,
+    kinds: Any = ("real floating", "integral"),
+) -> Any:
+    """The namespace of ``x``, an array of the dtype ``kinds`` of exactly ``shape`` (that of
+    ``what``)."""
+    xp = check_array(x, name, kinds=kinds)
     if tuple(x.shape) != tuple(shape):
         raise ValueError(f"{name} has shape {tuple(x.shape)} but {what} is {tuple(shape)}")
     return xp

@@ -53,8 +53,7 @@ def _start(
             raise ValueError(f"config['{key}'] must be {span}; got {config[key]}")
     for key in state:
         if config.get(key) is not None:
-            check_shape(config[key], f"config['{key}']", w.shape, "w's")
-            check_array(config[key], f"config['{key}']", kinds="real floating")
+            check_shape(config[key], f"config['{key}']", w.shape, "w's", kinds="real floating")
     for key, value in defaults.items():
         config.setdefault(key, value)
     return xp, config

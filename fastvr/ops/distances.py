@@ -107,13 +107,30 @@ def _refine_cancelled(
     threshold = tau * (xp.take(x_norms, suspects)[:, None] + ref.norms[None, :])
     sub_rows, cols = xp.nonzero(rows_d2 < threshold)
     rows = xp.take(suspects, sub_rows)
+    exact = pair_sq_distances(X, ref.Y, rows, cols, xp=xp, budget_bytes=budget_bytes)
+    scatter_set(D2, rows, cols, xp.astype(exact, D2.dtype), xp=xp)
+
+
+def pair_sq_distances(
+    X: Any, Y: Any, rows: Any, cols: Any, *, xp: ModuleType, budget_bytes: int
+) -> Any:
+    """``Σ (X[r] − Y[c])²`` in float64 for each pair ``(rows[p], cols[p])``, directly from the
+    coordinates: a compiled loop on numpy float64 (no gathered copies), otherwise gathered
+    in chunks that fit the budget."""
+    if array_api_compat.is_numpy_namespace(xp) and X.dtype == Y.dtype == np.float64:
+        from ..kernels import cpu
+
+        out = np.empty(rows.shape[0], dtype=np.float64)
+        cpu.pair_sq_distances(X, Y, rows, cols, out)
+        return out
+    out = xp.empty(rows.shape[0], dtype=xp.float64, device=array_api_compat.device(X))
     chunk = max(1, budget_bytes // (3 * 8 * X.shape[1]))
     for part in blocks(rows.shape[0], chunk):
-        r, c = rows[part], cols[part]
-        diff = xp.astype(take_rows(X, r, xp=xp), xp.float64) - xp.astype(
-            take_rows(ref.Y, c, xp=xp), xp.float64
+        diff = xp.astype(take_rows(X, rows[part], xp=xp), xp.float64) - xp.astype(
+            take_rows(Y, cols[part], xp=xp), xp.float64
         )
-        scatter_set(D2, r, c, xp.astype(xp.sum(diff * diff, axis=1), D2.dtype), xp=xp)
+        out[part] = xp.sum(diff * diff, axis=1)
+    return out
 
 
 @overflow_quietly

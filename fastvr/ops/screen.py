@@ -42,11 +42,12 @@ from fractions import Fraction
 from types import ModuleType
 from typing import Any
 
+import array_api_compat
 import numpy as np
 from array_api_compat import device
 
-from .._backend import native_namespace, row_sq_norms, take_rows
-from .distances import Reference, blocks, sq_l2_block
+from .._backend import argpartition, row_sq_norms, take_rows, to_numpy
+from .distances import Reference, blocks, pair_sq_distances, sq_l2_block
 
 U32, U64 = 2.0**-24, 2.0**-53
 MANTISSA_BITS = {"float32": 24, "tf32": 11, "bf16": 8}
@@ -123,7 +124,8 @@ class ScreenedReference:
 
     @classmethod
     def build(cls, ref: Reference, *, mantissa: int, xp: ModuleType) -> ScreenedReference:
-        if _is_numpy(xp) and mantissa == 24:  # one compiled pass instead of six
+        # numpy: one compiled pass instead of six
+        if array_api_compat.is_numpy_namespace(xp) and mantissa == 24:
             from ..kernels import cpu
 
             m, d = ref.Y.shape
@@ -192,7 +194,8 @@ def _screen_block(X, screened, k, xp, budget_bytes, max_candidates, integral, st
         beta += 1.01 * gamma(d, U32)
     eta = (d + 16) * 2.0**-126
     exact_copies = False
-    if _is_numpy(xp) and screened.mantissa == 24:  # one compiled pass over the queries
+    # numpy: one compiled pass over the queries
+    if array_api_compat.is_numpy_namespace(xp) and screened.mantissa == 24:
         from ..kernels import cpu
 
         lowered, x_norms = np.empty(X.shape, dtype=np.float32), np.empty(X.shape[0])
@@ -212,7 +215,7 @@ def _screen_block(X, screened, k, xp, budget_bytes, max_candidates, integral, st
     )
     slack = xp.astype(beta * screened.norms, xp.float32)
     x_norms32 = xp.astype(x_norms, xp.float32)
-    if _is_numpy(xp):
+    if array_api_compat.is_numpy_namespace(xp):
         rows, cols, counts = _candidates_compiled(
             S, screened, x_norms32, slack, widen, k, max_candidates
         )
@@ -222,14 +225,14 @@ def _screen_block(X, screened, k, xp, budget_bytes, max_candidates, integral, st
     subset = screened.subset
     if subset is not None:  # from here on, columns are rows of the full reference
         cols = xp.take(subset, cols)
-    fallback = counts > max_candidates
+    counts_h = to_numpy(counts)  # one transfer for the statistics and the fallback rows
+    fell_back = np.nonzero(counts_h > max_candidates)[0].tolist()
     stats.rows += X.shape[0]
-    stats.candidates += int(xp.sum(counts))
-    stats.max_candidates = max(stats.max_candidates, int(xp.max(counts)))
-    stats.fallback_rows += int(xp.sum(xp.astype(fallback, xp.int32)))
-    fell_back = _host(xp.nonzero(fallback)[0]).tolist()
+    stats.candidates += int(counts_h.sum())
+    stats.max_candidates = max(stats.max_candidates, int(counts_h.max()))
+    stats.fallback_rows += len(fell_back)
     if fell_back:  # their candidates are replaced by a float64 certificate below
-        keep = ~xp.take(fallback, rows)
+        keep = ~xp.take(counts > max_candidates, rows)
         rows, cols = rows[keep], cols[keep]
     for r in fell_back:
         r_rows, r_cols = _float64_candidates(X[r : r + 1, ...], ref, k, xp, budget_bytes, subset)
@@ -297,14 +300,13 @@ def _rank_candidates(
     float32 copies of the centred rows (numpy), which give the same sums from half the bytes.
     ``ordered=False`` (a vote needs the set, not its order): a row with exactly ``k``
     candidates is settled as it is, in column order, its distances NaN."""
-    rows_h, cols_h = _host(rows), _host(cols)
+    rows_h, cols_h = to_numpy(rows), to_numpy(cols)
     direct = np.full(rows_h.shape[0], np.nan)
-    open_pairs = slice(None)
+    open_h = open_pairs = slice(None)
     if not ordered:
-        open_pairs = np.bincount(rows_h, minlength=n)[rows_h] > k
-        direct[~open_pairs] = -1.0  # before every distance: the settled rows sort by column
-    if not ordered:
-        open_pairs = xp.asarray(open_pairs, device=device(rows))
+        open_h = np.bincount(rows_h, minlength=n)[rows_h] > k
+        direct[~open_h] = -1.0  # before every distance: the settled rows sort by column
+        open_pairs = xp.asarray(open_h, device=device(rows))
     rows_o, cols_o = rows[open_pairs], cols[open_pairs]
     if copies is not None:
         from ..kernels import cpu
@@ -312,8 +314,10 @@ def _rank_candidates(
         found = np.empty(rows_o.shape[0])
         cpu.pair_sq_distances_lowered(*copies, rows_o, cols_o, found)
     else:
-        found = _host(_direct_sq(X, ref.Y, rows_o, cols_o, xp, budget_bytes))
-    direct[_host(open_pairs) if not ordered else open_pairs] = found
+        found = to_numpy(
+            pair_sq_distances(X, ref.Y, rows_o, cols_o, xp=xp, budget_bytes=budget_bytes)
+        )
+    direct[open_h] = found
     order = np.lexsort((cols_h, direct, rows_h))
     rows_h, cols_h, direct = rows_h[order], cols_h[order], direct[order]
     starts = np.searchsorted(rows_h, np.arange(n + 1))
@@ -337,28 +341,12 @@ def _rank_candidates(
             while end < starts[r + 1] and direct[end] * (1 - rel) <= reach[r]:
                 end += 1
             pool = cols_h[starts[r] : end]
-            exact = _exact_sq(_host(X[r, ...]), _host(ref.Y), pool)
+            exact = _exact_sq(to_numpy(X[r, ...]), to_numpy(ref.Y), pool)
             ranked = sorted(zip(exact, pool.tolist(), strict=True))[:k]
             idx[r] = [c for _, c in ranked]
             d2[r] = [float(e) for e, _ in ranked]
             exact_rows += 1
     return xp.asarray(d2, device=device(X)), xp.asarray(idx, device=device(X)), exact_rows
-
-
-def _direct_sq(X, Y, rows, cols, xp, budget_bytes):
-    """``Σ (X[r] − Y[c])²`` in float64 for each candidate pair, in bounded chunks."""
-    if _is_numpy(xp):  # one compiled pass, no gathered copies of the rows
-        from ..kernels import cpu
-
-        out = np.empty(rows.shape[0], dtype=np.float64)
-        cpu.pair_sq_distances(X, Y, rows, cols, out)
-        return out
-    out = xp.empty(rows.shape[0], dtype=xp.float64, device=device(X))
-    chunk = max(1, budget_bytes // (3 * 8 * X.shape[1]))
-    for part in blocks(rows.shape[0], chunk):
-        diff = take_rows(X, rows[part], xp=xp) - take_rows(Y, cols[part], xp=xp)
-        out[part] = xp.sum(diff * diff, axis=1)
-    return out
 
 
 def _exact_sq(x: np.ndarray, Y: np.ndarray, pool: np.ndarray) -> list[Fraction]:
@@ -380,10 +368,11 @@ def _exact_sq(x: np.ndarray, Y: np.ndarray, pool: np.ndarray) -> list[Fraction]:
 
 def _kth_smallest(a: Any, k: int, xp: ModuleType) -> Any:
     """The k-th smallest value of each row (numpy: an in-place partition, no copy)."""
-    if _is_numpy(xp):
+    if array_api_compat.is_numpy_namespace(xp):
         a.partition(k - 1, axis=1)
         return a[:, k - 1].copy()
-    return xp.sort(a, axis=1)[:, k - 1]
+    kth = argpartition(a, k - 1, xp=xp)[:, k - 1 : k]
+    return xp.take_along_axis(a, kth, axis=1)[:, 0]
 
 
 def _round_up32(values: Any, xp: ModuleType) -> Any:
@@ -395,14 +384,3 @@ def _round_up32(values: Any, xp: ModuleType) -> Any:
         xp.nextafter(low, inf),
         low,
     )
-
-
-def _is_numpy(xp: ModuleType) -> bool:
-    native = native_namespace(xp)
-    return native is np
-
-
-def _host(a: Any) -> np.ndarray:
-    from .._backend import to_numpy
-
-    return np.asarray(to_numpy(a))
