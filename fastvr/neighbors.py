@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from . import _config
+from . import _config, _dask
 from ._backend import Placement, placement_for
 from ._validation import check_int, check_same_features, check_samples
 from .ops import distances as _dist
@@ -78,12 +78,13 @@ def wants_screen(place: Placement, metric: str, dtype: Any) -> bool:
     return wanted and metric == "l2" and dtype == place.xp.float64
 
 
-def build_index(Y: Any, place: Placement, metric: str) -> Index:
-    """Prepare validated, placed reference rows ``Y`` for ``metric`` queries."""
+def build_index(Y: Any, place: Placement, metric: str, *, shift: Any = None) -> Index:
+    """Prepare validated, placed reference rows ``Y`` for ``metric`` queries (L2: centred by
+    their own mean, or by ``shift``, see :func:`fastvr.ops.distances.prepare_reference`)."""
     xp = place.xp
     with place.active():
         if metric == "l2":
-            ref = _dist.prepare_reference(Y, xp=xp)
+            ref = _dist.prepare_reference(Y, xp=xp, shift=shift)
         else:  # L1 needs only the rows themselves
             ref = _dist.Reference(Y, None, None, 0.0)
     index = Index(place, ref, metric)
@@ -159,6 +160,9 @@ def pairwise_distances(
         raise TypeError(f"squared must be a bool; got {squared!r}")
     if squared and metric != "l2":
         raise ValueError(f"squared=True only applies to metric='l2'; got metric={metric!r}")
+    if _dask.any_dask(X, Y):
+        Y = X if Y is None else Y
+        return _dask.pairwise_distances(X, Y, metric=metric, method=method, squared=squared)
     place = placement_for(X, Y)
     X = check_samples(X, "X", place, products=False)  # centred (copied) before any product
     Y = X if Y is None else check_samples(Y, "Y", place, products=False)
@@ -200,6 +204,9 @@ def kneighbors(
     (array([[1., 1.]]), array([[1, 2]]))
     """
     metric = check_metric(metric)
+    if _dask.any_dask(X, Y):
+        _config.budget_bytes(working_memory)  # checked here, not in every task
+        return _dask.kneighbors(X, Y, k, metric=metric, working_memory=working_memory)
     place = placement_for(X, Y)
     X = check_samples(X, "X", place, products=False)  # centred (copied) before any product
     Y = check_samples(Y, "Y", place, products=False)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from array_api_compat import device
 
+from . import _dask
 from . import neighbors as _nb
 from ._backend import (
     Placement,
@@ -78,15 +79,15 @@ def cross_validate_k(
     ([1, 3], 3)
     """
     metric = _nb.check_metric(metric)
+    if _dask.any_dask(X, y):
+        _dask.require_dask("cross_validate_k on Dask arrays")
+        X = _dask.check_dask_samples(X, "X") if _dask.is_dask(X) else X
+        folds, ks = _folds(X.shape[0], num_folds, k_choices)
+        return _dask.cross_validate_k(X, y, ks, folds, metric, working_memory)
     place = placement_for(X, y)
     X = check_samples(X, "X", place, products=False)  # folds are gathered copies
     y = check_labels(y, "y", X.shape[0], place)
-    num_folds = check_int(num_folds, "num_folds", low=2, high=X.shape[0])
-    if len(k_choices) == 0:
-        raise ValueError("k_choices must hold at least one k")
-    folds = np.array_split(np.arange(X.shape[0]), num_folds)
-    smallest_train = X.shape[0] - max(len(f) for f in folds)
-    ks = [check_int(k, "k_choices[...]", low=1, high=smallest_train) for k in k_choices]
+    folds, ks = _folds(X.shape[0], num_folds, k_choices)
     k_max = max(ks)
     xp = place.xp
     # Screened (float64 L2): one screen of all rows, each fold's training rows gathered from
@@ -118,6 +119,16 @@ def cross_validate_k(
                 predicted = vote(neighbor_codes[:, :k], classes.shape[0], xp=xp)
                 accuracies[k].append(xp.mean(xp.astype(predicted == truth, xp.float64)))
         return {k: [float(v) for v in to_numpy(xp.stack(vals))] for k, vals in accuracies.items()}
+
+
+def _folds(n: int, num_folds: Any, k_choices: Sequence[int]) -> tuple[list, list[int]]:
+    """The course's folds of ``n`` rows (``np.array_split`` in order) and the checked ks."""
+    num_folds = check_int(num_folds, "num_folds", low=2, high=n)
+    if len(k_choices) == 0:
+        raise ValueError("k_choices must hold at least one k")
+    folds = np.array_split(np.arange(n), num_folds)
+    smallest_train = n - max(len(f) for f in folds)
+    return folds, [check_int(k, "k_choices[...]", low=1, high=smallest_train) for k in k_choices]
 
 
 @dataclass
@@ -192,6 +203,8 @@ def train_linear_grid(
     regularization_strengths: Sequence[float],
     num_iters: int = 1500,
     batch_size: int = 200,
+    *,
+    parts: int | None = None,
 ) -> GridResult:
     """Train every learning-rate x regularisation combination of a linear classifier at once.
 
@@ -226,30 +239,50 @@ def train_linear_grid(
     True
     """
     from .classifiers import LinearSVM, Softmax
-    from .ops.losses import grouped_linear_loss, hinge_loss, softmax_cross_entropy
 
-    kinds = {
-        "svm": (LinearSVM, hinge_loss),
-        "softmax": (Softmax, softmax_cross_entropy),
-        LinearSVM: (LinearSVM, hinge_loss),
-        Softmax: (Softmax, softmax_cross_entropy),
-    }
+    kinds = {"svm": LinearSVM, "softmax": Softmax, LinearSVM: LinearSVM, Softmax: Softmax}
     if model not in kinds:
         raise ValueError(f"model must be 'svm', 'softmax', LinearSVM or Softmax; got {model!r}")
-    cls, data_loss = kinds[model]
-    run = _grid_inputs(
-        X, y, X_val, y_val, learning_rates, regularization_strengths, num_iters, batch_size
-    )
-    place, X, y, combos = run.place, run.X, run.y, run.combos
+    cls = kinds[model]
+    loss_name = "svm" if cls is LinearSVM else "softmax"
+    combos = _combos(learning_rates, regularization_strengths)
+    X, y, X_val, y_val, parts = _split_inputs(X, y, X_val, y_val, parts, len(combos))
+    run = _grid_inputs(X, y, X_val, y_val, combos, num_iters, batch_size)
+    xp = run.place.xp
+    W0 = 0.001 * np.random.randn(run.X.shape[1], run.num_classes)
+    if parts is None:
+        batches = minibatches(run.place, run.X.shape[0], run.batch_size, run.num_iters)
+        W, history, train_acc, val_acc = _linear_core(run, W0, batches, loss_name)
+    else:
+        W, history, train_acc, val_acc = _dask.train_shares(
+            _linear_share, run, parts, W0, (loss_name,)
+        )
+        W = np.moveaxis(W, 0, 1)  # the shares put the combinations first
+    result = GridResult({}, {}, {})
+    for i, combo in enumerate(combos):
+        trained = cls()
+        trained.W = xp.asarray(W[:, i, :], copy=True)  # each model owns its weights
+        result.add(combo, trained, history[i], train_acc[i], val_acc[i])
+    result.choose_best()
+    return result
+
+
+def _linear_core(run: _GridRun, W0: np.ndarray, batches: Any, loss_name: str) -> tuple:
+    """Train a grid run's linear models from ``W0`` on ``batches`` (device row indices):
+    weights ``(D, G, C)`` on the device, loss histories ``(G, iterations)``, training and
+    validation accuracies ``(G,)`` on the host."""
+    from .ops.losses import grouped_linear_loss, hinge_loss, softmax_cross_entropy
+
+    data_loss = hinge_loss if loss_name == "svm" else softmax_cross_entropy
+    place, X, y = run.place, run.X, run.y
     xp = place.xp
-    g, dim = len(combos), X.shape[1]
+    g = len(run.combos)
     with place.active():
-        W0 = place.put(0.001 * np.random.randn(dim, run.num_classes))
-        W = xp.astype(xp.stack([W0] * g, axis=1), X.dtype)  # (D, G, C)
+        W = xp.astype(xp.stack([place.put(W0)] * g, axis=1), X.dtype)  # (D, G, C)
         rates, regs = run.rates, run.regs
         losses = []
         with np.errstate(over="ignore", invalid="ignore"):
-            for rows in minibatches(place, X.shape[0], run.batch_size, run.num_iters):
+            for rows in batches:
                 loss, dW = grouped_linear_loss(
                     W, take_rows(X, rows, xp=xp), take_rows(y, rows, xp=xp), regs, data_loss, xp=xp
                 )
@@ -258,13 +291,44 @@ def train_linear_grid(
             train_acc = to_numpy(_grouped_accuracy(blas_ready(X, xp=xp), y, W, xp))
             val_acc = to_numpy(_grouped_accuracy(run.X_val, run.y_val, W, xp))
         history = to_numpy(xp.stack(losses, axis=1)) if losses else np.zeros((g, 0))
-    result = GridResult({}, {}, {})
-    for i, combo in enumerate(combos):
-        trained = cls()
-        trained.W = xp.asarray(W[:, i, :], copy=True)  # each model owns its weights
-        result.add(combo, trained, history[i], train_acc[i], val_acc[i])
-    result.choose_best()
-    return result
+    return W, history, train_acc, val_acc
+
+
+def _linear_share(run: _GridRun, W0: np.ndarray, batch_rows: np.ndarray, loss_name: str) -> tuple:
+    """One worker's share of a linear grid (see :func:`fastvr._dask.train_shares`)."""
+    W, history, train_acc, val_acc = _linear_core(
+        run, W0, _dask.batches_on(run.place, batch_rows), loss_name
+    )
+    return np.moveaxis(to_numpy(W), 1, 0), history, train_acc, val_acc
+
+
+def _combos(
+    learning_rates: Sequence[float], regularization_strengths: Sequence[float]
+) -> list[tuple[float, float]]:
+    """The grid's (lr, reg) combinations, checked, learning rate major (the course's loops)."""
+    combos = [
+        (
+            check_real(lr, "learning_rates[...]"),
+            check_real(reg, "regularization_strengths[...]", low=0.0),
+        )
+        for lr in learning_rates
+        for reg in regularization_strengths
+    ]
+    if not combos:
+        raise ValueError("learning_rates and regularization_strengths must not be empty")
+    return combos
+
+
+def _split_inputs(X: Any, y: Any, X_val: Any, y_val: Any, parts: Any, n_combos: int) -> tuple:
+    """A grid's inputs in memory and how many Dask tasks share its combinations: ``parts``
+    when given, else one per worker when an input is a Dask array, else None (one run here)."""
+    if parts is None and not _dask.any_dask(X, y, X_val, y_val):
+        return X, y, X_val, y_val, None
+    _dask.require_dask("a grid split across Dask workers (parts=...)")
+    if parts is not None:
+        parts = check_int(parts, "parts", low=1)
+    X, y, X_val, y_val = _dask.in_memory(X, y, X_val, y_val)  # every worker trains on all of it
+    return X, y, X_val, y_val, min(parts or _dask.worker_count(), n_combos)
 
 
 @dataclass(frozen=True)
@@ -289,8 +353,7 @@ def _grid_inputs(
     y: Any,
     X_val: Any,
     y_val: Any,
-    learning_rates: Sequence[float],
-    regularization_strengths: Sequence[float],
+    combos: list[tuple[float, float]],
     num_iters: int,
     batch_size: int,
 ) -> _GridRun:
@@ -302,16 +365,6 @@ def _grid_inputs(
     y_val = check_labels(y_val, "y_val", X_val.shape[0], place)
     if X_val.shape[1] != X.shape[1]:
         raise ValueError(f"X_val has {X_val.shape[1]} features but X has {X.shape[1]}")
-    combos = [
-        (
-            check_real(lr, "learning_rates[...]"),
-            check_real(reg, "regularization_strengths[...]", low=0.0),
-        )
-        for lr in learning_rates
-        for reg in regularization_strengths
-    ]
-    if not combos:
-        raise ValueError("learning_rates and regularization_strengths must not be empty")
     num_iters = check_int(num_iters, "num_iters", low=0)
     batch_size = check_batch(batch_size, X.shape[1], 8)  # the minibatch itself
     xp = place.xp
@@ -350,6 +403,8 @@ def train_two_layer_grid(
     batch_size: int = 200,
     learning_rate_decay: float = 0.95,
     std: float = 1e-4,
+    *,
+    parts: int | None = None,
 ) -> GridResult:
     """Train every learning-rate x regularisation combination of a ``TwoLayerNet`` at once.
 
@@ -374,58 +429,29 @@ def train_two_layer_grid(
     (2, 4)
     """
     from .classifiers import TwoLayerNet
-    from .ops.nets import grouped_two_layer_loss, grouped_two_layer_scores
 
     decay = check_real(learning_rate_decay, "learning_rate_decay")
     hidden_size = check_int(hidden_size, "hidden_size", low=1)
-    run = _grid_inputs(
-        X, y, X_val, y_val, learning_rates, regularization_strengths, num_iters, batch_size
-    )
-    place, X, y, X_val, y_val, combos = run.place, run.X, run.y, run.X_val, run.y_val, run.combos
-    batch_size = run.batch_size
-    xp = place.xp
+    combos = _combos(learning_rates, regularization_strengths)
+    X, y, X_val, y_val, parts = _split_inputs(X, y, X_val, y_val, parts, len(combos))
+    run = _grid_inputs(X, y, X_val, y_val, combos, num_iters, batch_size)
     g = len(combos)
     check_fits(
-        8 * g * hidden_size * (X.shape[1] + run.num_classes + batch_size),
+        8 * g * hidden_size * (run.X.shape[1] + run.num_classes + run.batch_size),
         f"hidden_size = {hidden_size} for the grid's nets",
     )
     # Draws W1 then W2, as one by one would; the trained nets below are copies of it.
-    template = TwoLayerNet(X.shape[1], hidden_size, run.num_classes, std=std)
-    g = len(combos)
-    iterations_per_epoch = max(X.shape[0] / batch_size, 1)
-    with place.active():
-        start = {k: xp.astype(place.put(v), X.dtype) for k, v in template.params.items()}
-        params = {
-            "W1": xp.stack([start["W1"]] * g, axis=1),
-            "b1": xp.stack([start["b1"]] * g, axis=0),
-            "W2": xp.stack([start["W2"]] * g, axis=0),
-            "b2": xp.stack([start["b2"]] * g, axis=0),
-        }
-        rates, regs = run.rates, run.regs
-        shapes = {"W1": (1, g, 1), "b1": (g, 1), "W2": (g, 1, 1), "b2": (g, 1)}
-        losses, train_acc, val_acc = [], [], []
-
-        def accuracy(Xs: Any, ys: Any) -> Any:
-            return _accuracy_per_model(grouped_two_layer_scores(Xs, params, xp=xp)[0], ys, xp)
-
-        with np.errstate(over="ignore", invalid="ignore"):
-            batches = minibatches(place, X.shape[0], batch_size, run.num_iters)
-            for it, rows in enumerate(batches):
-                X_batch, y_batch = take_rows(X, rows, xp=xp), take_rows(y, rows, xp=xp)
-                loss, grads = grouped_two_layer_loss(X_batch, y_batch, params, regs, xp=xp)
-                losses.append(loss)
-                for name, shape in shapes.items():
-                    params[name] -= xp.reshape(rates, shape) * grads[name]
-                if it % iterations_per_epoch == 0:
-                    train_acc.append(accuracy(X_batch, y_batch))
-                    val_acc.append(accuracy(X_val, y_val))
-                    rates = rates * decay
-            final_train = to_numpy(accuracy(blas_ready(X, xp=xp), y))
-            final_val = to_numpy(accuracy(X_val, y_val))
-        gathered = [
-            to_numpy(xp.stack(v, axis=1)) if v else np.zeros((g, 0))
-            for v in (losses, train_acc, val_acc)
-        ]
+    template = TwoLayerNet(run.X.shape[1], hidden_size, run.num_classes, std=std)
+    start = {name: to_numpy(value) for name, value in template.params.items()}
+    if parts is None:
+        batches = minibatches(run.place, run.X.shape[0], run.batch_size, run.num_iters)
+        params, gathered, final_train, final_val = _two_layer_core(run, start, batches, decay)
+    else:
+        params, gathered, final_train, final_val = _dask.train_shares(
+            _two_layer_share, run, parts, start, (decay,)
+        )
+        params["W1"] = np.moveaxis(params["W1"], 0, 1)  # the shares put the combinations first
+    xp = run.place.xp
     result = GridResult({}, {}, {})
     for i, combo in enumerate(combos):
         net = copy.copy(template)  # no fresh random draws: the parameters are replaced
@@ -443,3 +469,58 @@ def train_two_layer_grid(
         }
     result.choose_best()
     return result
+
+
+def _two_layer_core(run: _GridRun, start: dict, batches: Any, decay: float) -> tuple:
+    """Train a grid run's two-layer nets from the parameters ``start`` on ``batches``:
+    parameters (``W1`` ``(D, G, H)``, the others ``(G, ...)``) on the device; loss, training
+    and validation accuracy histories ``(G, ...)`` and final accuracies ``(G,)`` on the host."""
+    from .ops.nets import grouped_two_layer_loss, grouped_two_layer_scores
+
+    place, X, y, X_val, y_val = run.place, run.X, run.y, run.X_val, run.y_val
+    xp = place.xp
+    g = len(run.combos)
+    iterations_per_epoch = max(X.shape[0] / run.batch_size, 1)
+    with place.active():
+        start = {k: xp.astype(place.put(v), X.dtype) for k, v in start.items()}
+        params = {
+            "W1": xp.stack([start["W1"]] * g, axis=1),
+            "b1": xp.stack([start["b1"]] * g, axis=0),
+            "W2": xp.stack([start["W2"]] * g, axis=0),
+            "b2": xp.stack([start["b2"]] * g, axis=0),
+        }
+        rates, regs = run.rates, run.regs
+        shapes = {"W1": (1, g, 1), "b1": (g, 1), "W2": (g, 1, 1), "b2": (g, 1)}
+        losses, train_acc, val_acc = [], [], []
+
+        def accuracy(Xs: Any, ys: Any) -> Any:
+            return _accuracy_per_model(grouped_two_layer_scores(Xs, params, xp=xp)[0], ys, xp)
+
+        with np.errstate(over="ignore", invalid="ignore"):
+            for it, rows in enumerate(batches):
+                X_batch, y_batch = take_rows(X, rows, xp=xp), take_rows(y, rows, xp=xp)
+                loss, grads = grouped_two_layer_loss(X_batch, y_batch, params, regs, xp=xp)
+                losses.append(loss)
+                for name, shape in shapes.items():
+                    params[name] -= xp.reshape(rates, shape) * grads[name]
+                if it % iterations_per_epoch == 0:
+                    train_acc.append(accuracy(X_batch, y_batch))
+                    val_acc.append(accuracy(X_val, y_val))
+                    rates = rates * decay
+            final_train = to_numpy(accuracy(blas_ready(X, xp=xp), y))
+            final_val = to_numpy(accuracy(X_val, y_val))
+        gathered = [
+            to_numpy(xp.stack(v, axis=1)) if v else np.zeros((g, 0))
+            for v in (losses, train_acc, val_acc)
+        ]
+    return params, gathered, final_train, final_val
+
+
+def _two_layer_share(run: _GridRun, start: dict, batch_rows: np.ndarray, decay: float) -> tuple:
+    """One worker's share of a two-layer grid (see :func:`fastvr._dask.train_shares`)."""
+    params, gathered, final_train, final_val = _two_layer_core(
+        run, start, _dask.batches_on(run.place, batch_rows), decay
+    )
+    params = {k: to_numpy(v) for k, v in params.items()}
+    params["W1"] = np.moveaxis(params["W1"], 1, 0)  # the combinations first, as the others
+    return params, gathered, final_train, final_val

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import numbers
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from .. import _dask
 from .. import neighbors as _nb
-from .._backend import Placement, placement_for, take_nd
+from .._backend import Placement, placement_for, take_nd, to_numpy
 from .._config import _check_mib
 from .._validation import check_int, check_labels, check_same_features, check_samples
 from ..ops.neighbors import smallest_k, vote
@@ -42,6 +46,10 @@ class KNearestNeighbor:
     ``"cupy"`` backend); results come back in the caller's array type. Predicted labels have
     the training labels' dtype (the course's code returns them as float64).
 
+    A Dask training set (``pip install 'fastvr[dask]'``) stays where it is: each chunk is
+    searched where it lives and the winners merged with the same tie rules; Dask test data
+    gives lazy Dask results.
+
     Examples
     --------
     >>> import numpy as np
@@ -57,10 +65,14 @@ class KNearestNeighbor:
         self.working_memory = None if working_memory is None else _check_mib(working_memory)
         self.X_train: Any = None
         self.y_train: Any = None
-        self._fitted: _Fitted | None = None
+        self._fitted: _Fitted | _dask.TrainedChunks | None = None
 
     def train(self, X: Any, y: Any) -> None:
         """Memorise the training data: ``X`` of shape (num_train, D), ``y`` of shape (N,)."""
+        if _dask.any_dask(X, y):
+            fitted = _dask.TrainedChunks.train(X, y, self.metric)
+            self.X_train, self.y_train, self._fitted = X, y, fitted
+            return
         place = placement_for(X, y)
         X = check_samples(X, "X", place, products=False)  # centred (copied) before any product
         y = check_labels(y, "y", X.shape[0], place)
@@ -80,6 +92,13 @@ class KNearestNeighbor:
         fitted = self._require_fitted()
         num_loops = self._check_num_loops(num_loops)
         k = self._check_k(k, fitted)
+        if isinstance(fitted, _dask.TrainedChunks):
+            method = ("vectorized", "one_loop", "two_loops")[num_loops]
+            return fitted.predict(X, k, self.working_memory, method)
+        if _dask.is_dask(X):  # lazily, block by block against the in-memory training set
+            X = _dask.queries(X, self._n_features())
+            task = functools.partial(self.predict, k=k, num_loops=num_loops)
+            return _dask.per_block(X, task, 0, (self.y_train.dtype,))
         place, X = self._check_test(X, fitted)
         if num_loops == 0:
             # a vote needs each row's k nearest as a set, not their order
@@ -110,6 +129,13 @@ class KNearestNeighbor:
         """
         fitted = self._require_fitted()
         k = self._check_k(k, fitted)
+        if isinstance(fitted, _dask.TrainedChunks):
+            return fitted.kneighbors(X, k, self.working_memory)
+        if _dask.is_dask(X):  # lazily, block by block against the in-memory training set
+            dtype = fitted.index.ref.Y.dtype
+            X = _dask.queries(X, self._n_features())
+            task = functools.partial(self.kneighbors, k=k)
+            return _dask.per_block(X, task, k, (dtype, np.int64))
         place, X = self._check_test(X, fitted)
         dist, idx = _nb.query(X, fitted.index, k, working_memory=self.working_memory)
         return place.give_back(dist), place.give_back(idx)
@@ -130,6 +156,8 @@ class KNearestNeighbor:
         """Labels from a (num_test, num_train) distance matrix by a vote of ``k`` neighbours."""
         fitted = self._require_fitted()
         k = self._check_k(k, fitted)
+        if isinstance(fitted, _dask.TrainedChunks) or _dask.is_dask(dists):
+            return self._predict_labels_dask(dists, k, fitted)
         place = placement_for(dists, fitted=fitted.place)
         dists = check_samples(dists, "dists", place)
         num_train = fitted.index.ref.Y.shape[0]
@@ -158,8 +186,35 @@ class KNearestNeighbor:
         return int(num_loops)
 
     @staticmethod
-    def _check_k(k: Any, fitted: _Fitted) -> int:
-        return check_int(k, "k", low=1, high=fitted.index.ref.Y.shape[0])
+    def _n_train(fitted: _Fitted | _dask.TrainedChunks) -> int:
+        if isinstance(fitted, _dask.TrainedChunks):
+            return fitted.n_rows
+        return fitted.index.ref.Y.shape[0]
+
+    def _n_features(self) -> int:
+        fitted = self._require_fitted()
+        if isinstance(fitted, _dask.TrainedChunks):
+            return fitted.chunks.n_features
+        return fitted.index.ref.Y.shape[1]
+
+    def _check_k(self, k: Any, fitted: _Fitted | _dask.TrainedChunks) -> int:
+        return check_int(k, "k", low=1, high=self._n_train(fitted))
+
+    def _predict_labels_dask(self, dists: Any, k: int, fitted: Any) -> Any:
+        """``predict_labels`` with a Dask distance matrix or training set."""
+        if len(dists.shape) != 2 or dists.shape[1] != self._n_train(fitted):
+            raise ValueError(
+                f"dists must have one column per training sample ({self._n_train(fitted)}); "
+                f"got shape {dists.shape}"
+            )
+        if isinstance(fitted, _dask.TrainedChunks):
+            return _dask.predict_labels(dists, k, fitted.labels_at, fitted.classes)
+        classes, codes = to_numpy(fitted.classes), to_numpy(fitted.codes)
+
+        def labels_at(idx: Any) -> Any:
+            return classes[codes[idx]]
+
+        return _dask.predict_labels(dists, k, labels_at, classes)
 
     @staticmethod
     def _check_test(X: Any, fitted: _Fitted) -> tuple[Placement, Any]:
@@ -172,6 +227,13 @@ class KNearestNeighbor:
 
     def _distances(self, X: Any, method: str) -> Any:
         fitted = self._require_fitted()
+        if isinstance(fitted, _dask.TrainedChunks):
+            return fitted.distances(X, method)
+        if _dask.is_dask(X):  # lazily, block by block against the in-memory training set
+            X = _dask.queries(X, self._n_features())
+            task = functools.partial(self._distances, method=method)
+            n_train, dtype = self._n_train(fitted), fitted.index.ref.Y.dtype
+            return _dask.per_block(X, task, n_train, (dtype,))
         place, X = self._check_test(X, fitted)
         return place.give_back(_nb.distances(X, fitted.index, method=method))
 

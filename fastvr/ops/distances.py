@@ -80,18 +80,28 @@ class Reference:
 
 
 @overflow_quietly
-def prepare_reference(Y: Any, *, xp: ModuleType) -> Reference:
-    """Centre ``Y`` by its mean (accumulated in float64) and lay it out for the L2 GEMM."""
-    mean = xp.sum(Y, axis=0, keepdims=True, dtype=xp.float64) / Y.shape[0]
-    # A shift on a coarse dyadic grid: integer data (pixels) then stays on a grid of 2⁻⁸ whose
-    # products and sums float64 holds exactly, so exactly equal distances stay equal and the
-    # tie rules hold. Rounding the shift by at most 2⁻⁹ costs the centring nothing.
-    mean = xp.round(mean * _SHIFT_GRID) / _SHIFT_GRID
+def prepare_reference(Y: Any, *, xp: ModuleType, shift: Any = None) -> Reference:
+    """Centre ``Y`` by its mean (accumulated in float64) and lay it out for the L2 GEMM.
+
+    ``shift``: centre by this float64 ``(1, d)`` row instead, a :func:`centring_shift` of a
+    larger set that ``Y`` is part of (so that parts give the distances the whole would)."""
+    if shift is None:
+        shift = centring_shift(xp.sum(Y, axis=0, keepdims=True, dtype=xp.float64), Y.shape[0])
+    mean = xp.asarray(shift, device=array_api_compat.device(Y))
     centred = Y - xp.astype(mean, Y.dtype)
     norms = row_sq_norms(centred, xp=xp)
     ones = xp.ones_like(norms)
     augmented = xp.concat([centred * -2, ones[:, None], norms[:, None]], axis=1)
     return Reference(Y, augmented, xp.astype(mean, Y.dtype), float(xp.max(norms)))
+
+
+def centring_shift(column_sums: Any, n_rows: int) -> Any:
+    """The centring shift of rows whose float64 column sums are ``column_sums``: their mean
+    on a coarse dyadic grid. Integer data (pixels) then stays on a grid of 2⁻⁸ whose products
+    and sums float64 holds exactly, so exactly equal distances stay equal and the tie rules
+    hold. Rounding the shift by at most 2⁻⁹ costs the centring nothing."""
+    xp = array_api_compat.array_namespace(column_sums)
+    return xp.round(column_sums / n_rows * _SHIFT_GRID) / _SHIFT_GRID
 
 
 def _refine_cancelled(

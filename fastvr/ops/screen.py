@@ -186,7 +186,42 @@ def screened_kneighbors(
     return out_d, out_i
 
 
-def _screen_block(X, screened, k, xp, budget_bytes, max_candidates, integral, stats, ordered):
+def screened_candidates(
+    X: Any,
+    screened: ScreenedReference,
+    k: int,
+    *,
+    xp: ModuleType,
+    budget_bytes: int,
+    max_candidates: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every candidate the screen keeps for the ``k`` nearest of each row of float64 ``X``,
+    with its direct float64 sum, unsettled: host arrays ``(rows, direct sums, columns)``
+    sorted by (row, sum, column). What a search split over parts of the reference merges
+    before settling near-ties with :func:`select_nearest`. No ``subset`` screens."""
+    n, m, d = X.shape[0], screened.ref.Y.shape[0], X.shape[1]
+    block_rows = max(1, budget_bytes // (m * (4 + 4 + 1) + 4 * d * 8))
+    found = []
+    for part in blocks(n, block_rows):
+        rows, direct, cols = _screen_block(
+            X[part, ...],
+            screened,
+            k,
+            xp,
+            budget_bytes,
+            max_candidates,
+            screened.integral,
+            ScreenStats(),
+            True,
+            resolve=False,
+        )
+        found.append((rows + part.start, direct, cols))
+    return tuple(np.concatenate(parts) for parts in zip(*found, strict=True))
+
+
+def _screen_block(
+    X, screened, k, xp, budget_bytes, max_candidates, integral, stats, ordered, resolve=True
+):
     ref = screened.ref
     d = X.shape[1]
     beta = screen_beta(d, screened.mantissa)
@@ -240,6 +275,10 @@ def _screen_block(X, screened, k, xp, budget_bytes, max_candidates, integral, st
         cols = xp.concat([cols, r_cols])
     full = screened.lowered if subset is None else screened.full_lowered
     copies = (lowered, full) if exact_copies else None
+    if not resolve:
+        return _rank_candidates(
+            X, ref, rows, cols, X.shape[0], k, xp, budget_bytes, integral, copies, resolve=False
+        )
     d2, idx, exact_rows = _rank_candidates(
         X, ref, rows, cols, X.shape[0], k, xp, budget_bytes, integral, copies, ordered
     )
@@ -292,14 +331,17 @@ def _float64_candidates(Xr, ref, k, xp, budget_bytes, subset=None):
 
 
 def _rank_candidates(
-    X, ref, rows, cols, n, k, xp, budget_bytes, integral, copies=None, ordered=True
+    X, ref, rows, cols, n, k, xp, budget_bytes, integral, copies=None, ordered=True, resolve=True
 ):
     """Each row's ``k`` best candidates by exact distance, then index: ranked by the direct
     float64 sums, with the near-ties those cannot order settled exactly. Returns the squared
     distances, the indices and how many rows needed exact arithmetic. ``copies``: exact
     float32 copies of the centred rows (numpy), which give the same sums from half the bytes.
     ``ordered=False`` (a vote needs the set, not its order): a row with exactly ``k``
-    candidates is settled as it is, in column order, its distances NaN."""
+    candidates is settled as it is, in column order, its distances NaN. ``resolve=False``:
+    every candidate as flat host arrays ``(rows, direct sums, columns)`` sorted by (row, sum,
+    column), for a caller that merges them with others before settling (see
+    :func:`select_nearest`)."""
     rows_h, cols_h = to_numpy(rows), to_numpy(cols)
     direct = np.full(rows_h.shape[0], np.nan)
     open_h = open_pairs = slice(None)
@@ -320,46 +362,73 @@ def _rank_candidates(
     direct[open_h] = found
     order = np.lexsort((cols_h, direct, rows_h))
     rows_h, cols_h, direct = rows_h[order], cols_h[order], direct[order]
-    starts = np.searchsorted(rows_h, np.arange(n + 1))
+    if not resolve:
+        return rows_h, direct, cols_h
+
+    def host_rows(A: Any) -> Any:
+        return lambda rows: to_numpy(take_rows(A, xp.asarray(rows, device=device(A)), xp=xp))
+
+    d2, idx, exact_rows = select_nearest(
+        rows_h, direct, cols_h, n, k, X.shape[1], host_rows(X), host_rows(ref.Y), integral
+    )
+    return xp.asarray(d2, device=device(X)), xp.asarray(idx, device=device(X)), exact_rows
+
+
+def resolution(d: int) -> tuple[float, float]:
+    """The relative and absolute error bounds of a direct float64 sum over ``d`` features:
+    two sums closer than this cannot be ordered by their float64 values."""
+    return 2 * gamma(d + 2, U64), (d + 2) * 2.0**-1022
+
+
+def select_nearest(rows, direct, cols, n, k, d, query_rows, reference_rows, integral):
+    """Each row's ``k`` nearest from candidates sorted by (row, direct float64 sum, column):
+    the first ``k``, unless two sums are too close for their float64 error bound to order
+    (among the first ``k``, or the ``k``-th against those after it, for ``d`` features);
+    then the exact values
+    of every candidate within reach decide (rational arithmetic; skipped when ``integral``
+    and the query rows are integers too, whose direct sums are exact). ``query_rows(r)`` and
+    ``reference_rows(r)`` fetch rows ``r`` of either side to the host.
+    Returns host arrays: squared distances ``(n, k)``, indices ``(n, k)``, and how many rows
+    needed exact arithmetic. A row whose direct sums are all ``-1`` (settled by the screen
+    alone) keeps its columns, its distances NaN."""
+    starts = np.searchsorted(rows, np.arange(n + 1))
     take = starts[:-1, None] + np.arange(k)[None, :]
-    d2, idx = direct[take], cols_h[take]
+    d2, idx = direct[take], cols[take]
     settled = d2[:, 0] < 0
     d2[settled] = np.nan
     exact_rows = 0
-    rel = 2 * gamma(X.shape[1] + 2, U64)
-    tiny = (X.shape[1] + 2) * 2.0**-1022
+    rel, tiny = resolution(d)
     close = (np.diff(d2, axis=1) <= rel * (d2[:, 1:] + d2[:, :-1]) + tiny).any(axis=1)
     reach = d2[:, -1] * (1 + rel) + tiny  # the k-th winner's largest exact value
     first_loser = np.minimum(starts[:-1] + k, direct.shape[0] - 1)
     contested = (starts[:-1] + k < starts[1:]) & (direct[first_loser] * (1 - rel) <= reach)
     doubtful = np.nonzero((close | contested) & ~settled)[0]
-    if doubtful.size and integral and _integral(take_rows(X, xp.asarray(doubtful), xp=xp), xp):
+    if doubtful.size and integral and _integral(query_rows(doubtful), np):
         doubtful = doubtful[:0]  # integer data: every direct sum above was exact
-    if doubtful.size:
-        for r in doubtful.tolist():
-            end = starts[r] + k
-            while end < starts[r + 1] and direct[end] * (1 - rel) <= reach[r]:
-                end += 1
-            pool = cols_h[starts[r] : end]
-            exact = _exact_sq(to_numpy(X[r, ...]), to_numpy(ref.Y), pool)
-            ranked = sorted(zip(exact, pool.tolist(), strict=True))[:k]
-            idx[r] = [c for _, c in ranked]
-            d2[r] = [float(e) for e, _ in ranked]
-            exact_rows += 1
-    return xp.asarray(d2, device=device(X)), xp.asarray(idx, device=device(X)), exact_rows
+    for r in doubtful.tolist():
+        end = starts[r] + k
+        while end < starts[r + 1] and direct[end] * (1 - rel) <= reach[r]:
+            end += 1
+        pool = cols[starts[r] : end]
+        exact = _exact_sq(query_rows(np.array([r]))[0], reference_rows(pool))
+        ranked = sorted(zip(exact, pool.tolist(), strict=True))[:k]
+        idx[r] = [c for _, c in ranked]
+        d2[r] = [float(e) for e, _ in ranked]
+        exact_rows += 1
+    return d2, idx, exact_rows
 
 
-def _exact_sq(x: np.ndarray, Y: np.ndarray, pool: np.ndarray) -> list[Fraction]:
-    """Exact squared distances from ``x`` to the rows ``pool`` of ``Y`` (rationals; rows
-    with identical coordinates computed once)."""
+def _exact_sq(x: np.ndarray, Y: np.ndarray) -> list[Fraction]:
+    """Exact squared distances from ``x`` to each row of ``Y`` (rationals; rows with
+    identical coordinates computed once)."""
     xs = [Fraction(v) for v in x.tolist()]
     memo: dict[bytes, Fraction] = {}
     out = []
-    for c in pool.tolist():
-        key = Y[c].tobytes()
+    for row in Y:
+        key = row.tobytes()
         if key not in memo:
             memo[key] = sum(
-                ((a - Fraction(b)) ** 2 for a, b in zip(xs, Y[c].tolist(), strict=True)),
+                ((a - Fraction(b)) ** 2 for a, b in zip(xs, row.tolist(), strict=True)),
                 Fraction(0),
             )
         out.append(memo[key])
