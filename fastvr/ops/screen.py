@@ -396,7 +396,6 @@ def select_nearest(rows, direct, cols, n, k, d, query_rows, reference_rows, inte
     d2, idx = direct[take], cols[take]
     settled = d2[:, 0] < 0
     d2[settled] = np.nan
-    exact_rows = 0
     rel, tiny = resolution(d)
     close = (np.diff(d2, axis=1) <= rel * (d2[:, 1:] + d2[:, :-1]) + tiny).any(axis=1)
     reach = d2[:, -1] * (1 + rel) + tiny  # the k-th winner's largest exact value
@@ -405,17 +404,23 @@ def select_nearest(rows, direct, cols, n, k, d, query_rows, reference_rows, inte
     doubtful = np.nonzero((close | contested) & ~settled)[0]
     if doubtful.size and integral and _integral(query_rows(doubtful), np):
         doubtful = doubtful[:0]  # integer data: every direct sum above was exact
+    if not doubtful.size:
+        return d2, idx, 0
+    pools = []
     for r in doubtful.tolist():
         end = starts[r] + k
         while end < starts[r + 1] and direct[end] * (1 - rel) <= reach[r]:
             end += 1
-        pool = cols[starts[r] : end]
-        exact = _exact_sq(query_rows(np.array([r]))[0], reference_rows(pool))
+        pools.append(cols[starts[r] : end])
+    # every row the exact values need, fetched at once (one transfer, or one Dask compute)
+    needed = np.unique(np.concatenate(pools))
+    reference, queries = reference_rows(needed), query_rows(doubtful)
+    for r, x, pool in zip(doubtful.tolist(), queries, pools, strict=True):
+        exact = _exact_sq(x, reference[np.searchsorted(needed, pool)])
         ranked = sorted(zip(exact, pool.tolist(), strict=True))[:k]
         idx[r] = [c for _, c in ranked]
         d2[r] = [float(e) for e, _ in ranked]
-        exact_rows += 1
-    return d2, idx, exact_rows
+    return d2, idx, doubtful.size
 
 
 def _exact_sq(x: np.ndarray, Y: np.ndarray) -> list[Fraction]:
