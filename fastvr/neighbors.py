@@ -145,7 +145,9 @@ def pairwise_distances(
     Returns
     -------
     array, shape (n, m)
-        In the caller's array type and the inputs' common floating dtype.
+        In the caller's array type and the inputs' common floating dtype. With either side
+        a Dask array (``pip install 'fastvr[dask]'``): a lazy Dask matrix, one block per
+        (query block, training chunk), each computed where its chunk lives.
 
     Examples
     --------
@@ -179,6 +181,12 @@ def kneighbors(
 
     Streams over ``X`` in row blocks so the temporary distance block stays within the
     working-memory budget; the full ``(n, m)`` matrix is never built.
+
+    Either side may be a Dask array (``pip install 'fastvr[dask]'``), on whatever scheduler
+    the caller set up (a ``distributed.Client`` or Dask's default): each chunk of ``Y`` is
+    searched where it lives and the chunks' winners merged with the same tie rules, so the
+    answer is the one-process answer (exactly, for float64 and L1; see ``fastvr._dask``).
+    Dask queries give lazy Dask results; in-memory queries give numpy ones.
 
     Parameters
     ----------

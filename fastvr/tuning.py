@@ -51,7 +51,9 @@ def cross_validate_k(
     bounded memory), and every k is scored from that one selection: the k nearest are the
     first k of the ``max(k)`` nearest under the course's tie rules (lower training index
     first; vote ties to the smaller label), so the result equals running
-    ``KNearestNeighbor.train`` and ``predict(k=k)`` per fold and per k.
+    ``KNearestNeighbor.train`` and ``predict(k=k)`` per fold and per k. ``X`` (and ``y``)
+    may be Dask arrays: each fold's blocks are searched against every chunk, the fold's own
+    rows left out, all folds in one Dask computation.
 
     Parameters
     ----------
@@ -221,6 +223,12 @@ def train_linear_grid(
     X_val, y_val : validation data and labels
     learning_rates, regularization_strengths : sequences of float
     num_iters, batch_size : int
+    parts : int, optional
+        Split the combinations into this many Dask tasks (``pip install 'fastvr[dask]'``),
+        each a batched run of its share on the caller's scheduler; Dask inputs alone split
+        the grid one share per worker. Initial weights and minibatches are drawn here, as
+        one run draws them, so the result is the one-run result (to the rounding of
+        products of another width).
 
     Returns
     -------
@@ -414,7 +422,8 @@ def train_two_layer_grid(
     a batched one. The result equals, for each combination, ``np.random.seed(s)`` then
     ``TwoLayerNet(...).train(...)`` with the same seed, to rounding; learning rates decay per
     epoch exactly as in ``train``. ``GridResult.histories`` holds the loss histories and
-    ``models`` the trained nets (their ``train``-style stats in ``stats``).
+    ``models`` the trained nets (their ``train``-style stats in ``stats``). ``parts`` splits
+    the grid across Dask workers, as in :func:`train_linear_grid`.
 
     Examples
     --------
