@@ -57,16 +57,17 @@ class Index:
         xp = self.xp
         if not wants_screen(self.place, self.metric, self.ref.Y.dtype):
             return None
-        if not _screen.screenable(self.ref, self.ref.Y.shape[1]):
-            return None
         # CuPy multiplies float32 in TF32 under CUPY_TF32=1: the bound must then be TF32's
         tf32 = self.place.library == "cupy" and os.environ.get("CUPY_TF32") == "1"
         precision = "tf32" if tf32 else "float32"
         if precision not in self.screens:
             with self.place.active():
-                self.screens[precision] = _screen.ScreenedReference.build(
+                screened = _screen.ScreenedReference.build(
                     self.ref, mantissa=_screen.MANTISSA_BITS[precision], xp=xp
                 )
+            # norms near float32's range: the GEMM path (None, remembered)
+            d = self.ref.Y.shape[1]
+            self.screens[precision] = screened if _screen.screenable(screened, d) else None
         return self.screens[precision]
 
 
@@ -84,11 +85,15 @@ def build_index(Y: Any, place: Placement, metric: str, *, shift: Any = None) -> 
     xp = place.xp
     with place.active():
         if metric == "l2":
-            ref = _dist.prepare_reference(Y, xp=xp, shift=shift)
+            # the GEMM layout now (training does the work), unless the screen will serve
+            screened = wants_screen(place, metric, Y.dtype)
+            ref = _dist.prepare_reference(Y, xp=xp, shift=shift, gemm=not screened)
         else:  # L1 needs only the rows themselves
-            ref = _dist.Reference(Y, None, None, 0.0)
+            ref = _dist.Reference(Y, None)
     index = Index(place, ref, metric)
-    index.screen()  # prepared with the index, so queries pay only for the screen itself
+    if index.screen() is None and metric == "l2":  # prepared with the index, so queries pay
+        with place.active():  # only for the search itself
+            ref.gemm_layout()
     return index
 
 

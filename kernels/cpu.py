@@ -338,9 +338,9 @@ def _exact_difference(a, b, c):
 
 
 @numba.njit(parallel=True, cache=True)
-def lower_reference(augmented, Y, mean, lowered, norms, integer_limit, flags):
+def lower_reference(Y, mean, lowered, norms, integer_limit, flags):
     """The screen's copy of a prepared reference in one pass: ``lowered = −2 c'`` with
-    ``c' = float32(c)`` and ``c = augmented[:, :d] / −2`` (exact), ``norms = ‖c'‖²`` in
+    ``c' = float32(c)`` and ``c = Y − mean`` (as the GEMM layout centres), ``norms = ‖c'‖²`` in
     float64 (float32 squares are exact there). ``flags[0]``: ``Y`` is integer-valued within
     ``±integer_limit`` (direct float64 sums of its distances are exact); ``flags[1]``: every
     ``c`` is exactly ``Y − mean`` and exactly a float32 (the copy loses nothing)."""
@@ -352,7 +352,7 @@ def lower_reference(augmented, Y, mean, lowered, norms, integer_limit, flags):
         whole = True
         kept = True
         for j in range(d):
-            c = augmented[i, j] * -0.5
+            c = Y[i, j] - mean[j]
             low = np.float32(c)
             acc += np.float64(low) * np.float64(low)
             lowered[i, j] = low * np.float32(-2.0)

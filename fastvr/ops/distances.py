@@ -25,7 +25,7 @@ The loop paths call the Numba kernels of ``fastvr.kernels`` (CPU) or ``fastvr.ke
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -60,39 +60,62 @@ def blocks(n: int, size: int) -> Iterator[slice]:
         yield slice(start, min(start + size, n))
 
 
-@dataclass(frozen=True)
+@dataclass
 class Reference:
     """The reference (training) side, prepared once for L2 queries.
 
-    ``augmented`` is ``[−2(Y − μ) | 1 | ‖Y − μ‖²]``: multiplied by a query block laid out as
-    ``[X − μ | ‖X − μ‖² | 1]`` it gives the squared distances in one GEMM, norms included,
-    with no extra passes over the result (the factor −2 is exact in floating point).
+    ``Y`` centred by ``mean`` (a ``(1, d)`` row in ``Y``'s dtype; None for L1). The GEMM
+    layout ``augmented`` is ``[−2(Y − μ) | 1 | ‖Y − μ‖²]``: multiplied by a query block laid
+    out as ``[X − μ | ‖X − μ‖² | 1]`` it gives the squared distances in one GEMM, norms
+    included, with no extra passes over the result (the factor −2 is exact in floating
+    point). It is built when first used, so a search that never runs the GEMM (the screen of
+    :mod:`fastvr.ops.screen`) never pays for it.
     """
 
     Y: Any
-    augmented: Any
     mean: Any
-    max_norm: float
+    _layout: tuple[Any, float] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def augmented(self) -> Any:
+        return self.gemm_layout()[0]
+
+    @property
+    def max_norm(self) -> float:
+        """The largest squared norm of a centred row."""
+        return self.gemm_layout()[1]
 
     @property
     def norms(self) -> Any:
         return self.augmented[:, -1]
 
+    @overflow_quietly
+    def gemm_layout(self) -> tuple[Any, float]:
+        """The GEMM layout and the largest squared norm, built on first use."""
+        if self._layout is None:
+            xp = array_api_compat.array_namespace(self.Y)
+            centred = self.Y - self.mean
+            norms = row_sq_norms(centred, xp=xp)
+            ones = xp.ones_like(norms)
+            augmented = xp.concat([centred * -2, ones[:, None], norms[:, None]], axis=1)
+            self._layout = (augmented, float(xp.max(norms)))
+        return self._layout
+
 
 @overflow_quietly
-def prepare_reference(Y: Any, *, xp: ModuleType, shift: Any = None) -> Reference:
+def prepare_reference(Y: Any, *, xp: ModuleType, shift: Any = None, gemm: bool = True) -> Reference:
     """Centre ``Y`` by its mean (accumulated in float64) and lay it out for the L2 GEMM.
 
     ``shift``: centre by this float64 ``(1, d)`` row instead, a :func:`centring_shift` of a
-    larger set that ``Y`` is part of (so that parts give the distances the whole would)."""
+    larger set that ``Y`` is part of (so that parts give the distances the whole would).
+    ``gemm=False``: leave the GEMM layout until a query needs it."""
     if shift is None:
         shift = centring_shift(xp.sum(Y, axis=0, keepdims=True, dtype=xp.float64), Y.shape[0])
-    mean = xp.asarray(shift, device=array_api_compat.device(Y))
-    centred = Y - xp.astype(mean, Y.dtype)
-    norms = row_sq_norms(centred, xp=xp)
-    ones = xp.ones_like(norms)
-    augmented = xp.concat([centred * -2, ones[:, None], norms[:, None]], axis=1)
-    return Reference(Y, augmented, xp.astype(mean, Y.dtype), float(xp.max(norms)))
+    mean = xp.astype(xp.asarray(shift, device=array_api_compat.device(Y)), Y.dtype)
+    ref = Reference(Y, mean)
+    if gemm:
+        ref.gemm_layout()
+    return ref
 
 
 def centring_shift(column_sums: Any, n_rows: int) -> Any:

@@ -132,9 +132,9 @@ class ScreenedReference:
             lowered, norms = np.empty((m, d), dtype=np.float32), np.empty(m)
             flags = np.zeros(2, dtype=np.bool_)
             mean = np.ascontiguousarray(ref.mean.reshape(-1))
-            cpu.lower_reference(ref.augmented, ref.Y, mean, lowered, norms, _INTEGER_LIMIT, flags)
+            cpu.lower_reference(ref.Y, mean, lowered, norms, _INTEGER_LIMIT, flags)
             return cls(ref, lowered, norms, norms.astype(np.float32), mantissa, *map(bool, flags))
-        centred = ref.augmented[:, :-2] * -0.5  # exact: the factor −2 was exact
+        centred = ref.Y - ref.mean  # as the GEMM layout centres them
         lowered = round_mantissa(xp.astype(centred, xp.float32), mantissa, xp=xp)
         norms = row_sq_norms(xp.astype(lowered, xp.float64), xp=xp)
         lowered *= -2  # exact: the screen's product comes out as −2 c'ᵢ·c'ⱼ
@@ -147,9 +147,10 @@ def _integral(x: Any, xp: ModuleType) -> bool:
     return bool(xp.all(xp.abs(x) <= _INTEGER_LIMIT)) and bool(xp.all(xp.round(x) == x))
 
 
-def screenable(ref: Reference, d: int) -> bool:
+def screenable(screened: ScreenedReference, d: int) -> bool:
     """Whether the screen's float32 arithmetic is safe for these data (no overflow)."""
-    return ref.max_norm < _MAX_SCREEN_NORM and gamma(d, U32) < 0.01
+    top = float(array_api_compat.array_namespace(screened.norms).max(screened.norms))
+    return top < _MAX_SCREEN_NORM and gamma(d, U32) < 0.01
 
 
 def screened_kneighbors(
