@@ -370,25 +370,35 @@ def lower_reference(Y, mean, lowered, norms, integer_limit, flags):
 
 @numba.njit(parallel=True, cache=True)
 def lower_queries(X, mean, lowered, norms):
-    """Queries for the screen in one pass: ``lowered = float32(X − mean)``, ``norms`` its
-    squared norms in float64. Returns whether ``X − mean`` was exact and exactly a float32."""
+    """Queries for the screen: ``lowered = float32(X − mean)``, ``norms`` its squared norms
+    in float64. Returns whether ``X − mean`` was exact and exactly a float32."""
     n, d = X.shape
-    lost = np.zeros(n)
+    lost = np.zeros(n, dtype=np.int64)
     for i in numba.prange(n):
-        acc = 0.0
-        off = 0.0  # branch-free, so the loop vectorises: any nonzero term means not exact
+        flag = 0  # an integer OR: the loop vectorises (no fastmath near TwoSum)
         for j in range(d):
             x, m = X[i, j], mean[j]
             c = x - m
             low = np.float32(c)
-            wide = np.float64(low)
-            acc += wide * wide
             lowered[i, j] = low
             bb = c - x  # TwoSum: the rounding error of x − m is exactly this expression
-            off += abs((x - (c - bb)) + (-m - bb)) + abs(wide - c)
+            flag |= ((x - (c - bb)) + (-m - bb) != 0.0) | (np.float64(low) != c)
+        lost[i] = flag
+    _sq_norms32(lowered, norms)
+    return lost.max() == 0
+
+
+@numba.njit(parallel=True, fastmath={"reassoc", "contract"}, cache=True)
+def _sq_norms32(lowered, norms):
+    """Squared norms in float64 of float32 rows (each square exact; any summation order
+    stays within the screen's bound, which counts float64 roundings of the norms)."""
+    n, d = lowered.shape
+    for i in numba.prange(n):
+        acc = 0.0
+        for j in range(d):
+            wide = np.float64(lowered[i, j])
+            acc += wide * wide
         norms[i] = acc
-        lost[i] = off
-    return lost.max() == 0.0
 
 
 @numba.njit(parallel=True, fastmath={"reassoc", "contract"}, cache=True)
