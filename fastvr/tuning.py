@@ -258,13 +258,8 @@ def train_linear_grid(
     run = _grid_inputs(X, y, X_val, y_val, combos, num_iters, batch_size)
     xp = run.place.xp
     W0 = 0.001 * np.random.randn(run.X.shape[1], run.num_classes)
-    if parts is None:
-        batches = minibatches(run.place, run.X.shape[0], run.batch_size, run.num_iters)
-        W, history, train_acc, val_acc = _linear_core(run, W0, batches, loss_name)
-    else:
-        W, history, train_acc, val_acc = _dask.train_shares(
-            _linear_share, run, parts, W0, (loss_name,)
-        )
+    W, history, train_acc, val_acc = _trained(run, parts, W0, (loss_name,), _linear_core)
+    if parts is not None:
         W = np.moveaxis(W, 0, 1)  # the shares put the combinations first
     result = GridResult({}, {}, {})
     for i, combo in enumerate(combos):
@@ -300,6 +295,15 @@ def _linear_core(run: _GridRun, W0: np.ndarray, batches: Any, loss_name: str) ->
             val_acc = to_numpy(_grouped_accuracy(run.X_val, run.y_val, W, xp))
         history = to_numpy(xp.stack(losses, axis=1)) if losses else np.zeros((g, 0))
     return W, history, train_acc, val_acc
+
+
+def _trained(run: _GridRun, parts: int | None, start: Any, extra: tuple, core: Any) -> tuple:
+    """``core(run, start, batches, *extra)`` here, or split into ``parts`` Dask shares."""
+    if parts is None:
+        batches = minibatches(run.place, run.X.shape[0], run.batch_size, run.num_iters)
+        return core(run, start, batches, *extra)
+    share = _linear_share if core is _linear_core else _two_layer_share
+    return _dask.train_shares(share, run, parts, start, extra)
 
 
 def _linear_share(run: _GridRun, W0: np.ndarray, batch_rows: np.ndarray, loss_name: str) -> tuple:
@@ -452,13 +456,10 @@ def train_two_layer_grid(
     # Draws W1 then W2, as one by one would; the trained nets below are copies of it.
     template = TwoLayerNet(run.X.shape[1], hidden_size, run.num_classes, std=std)
     start = {name: to_numpy(value) for name, value in template.params.items()}
-    if parts is None:
-        batches = minibatches(run.place, run.X.shape[0], run.batch_size, run.num_iters)
-        params, gathered, final_train, final_val = _two_layer_core(run, start, batches, decay)
-    else:
-        params, gathered, final_train, final_val = _dask.train_shares(
-            _two_layer_share, run, parts, start, (decay,)
-        )
+    params, gathered, final_train, final_val = _trained(
+        run, parts, start, (decay,), _two_layer_core
+    )
+    if parts is not None:
         params["W1"] = np.moveaxis(params["W1"], 0, 1)  # the shares put the combinations first
     xp = run.place.xp
     result = GridResult({}, {}, {})

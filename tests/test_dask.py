@@ -8,6 +8,7 @@ arithmetic, scikit-learn and the course's loops elsewhere).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -27,8 +28,8 @@ from fastvr.neighbors import last_screen_stats  # noqa: E402
 from fastvr.tuning import cross_validate_k, train_linear_grid, train_two_layer_grid  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def client():
+@contextlib.contextmanager
+def two_workers():
     """Two worker processes, one thread each: every chunk crosses a process boundary."""
     with (
         distributed.LocalCluster(
@@ -36,6 +37,12 @@ def client():
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
+        yield client
+
+
+@pytest.fixture(scope="module")
+def client():
+    with two_workers() as client:
         yield client
 
 
@@ -116,6 +123,20 @@ def test_every_path_and_lazy_queries(client, metric, dtype, rng):
             np.testing.assert_array_equal(dist, want[0])
         else:
             np.testing.assert_allclose(dist, want[0], rtol=1e-5 if dtype == np.float32 else 1e-13)
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "synchronous"])
+def test_dask_default_schedulers_without_a_cluster(scheduler, rng):
+    """No ``distributed`` client: Dask's own local schedulers, as the caller configures."""
+    X, Y = data("duplicates", rng)
+    y = rng.integers(0, 3, Y.shape[0])
+    with dask.config.set(scheduler=scheduler):
+        got = fastvr.kneighbors(X, da.from_array(Y, chunks=(37, -1)), k=6)
+        table = cross_validate_k(da.from_array(Y, chunks=(50, -1)), y, [1, 4], num_folds=4)
+    want = one_process(fastvr.kneighbors, X, Y, k=6)
+    np.testing.assert_array_equal(got[1], want[1])
+    np.testing.assert_array_equal(got[0], want[0])
+    assert table == one_process(cross_validate_k, Y, y, [1, 4], num_folds=4)
 
 
 def test_in_memory_training_set_with_dask_queries(client, rng):
@@ -253,12 +274,7 @@ def test_without_dask_the_error_says_what_to_install(monkeypatch, rng):
 @pytest.fixture
 def fragile_client():
     """A cluster of its own, since its workers get killed."""
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with two_workers() as client:
         yield client
 
 

@@ -6,9 +6,10 @@ entry's error is bounded rigorously, and only the entries that can still be amon
 ``k`` nearest are recomputed exactly from the original float64 rows.
 
 The certificate. Let ``c = x − μ`` be a centred row (float64) and ``c'`` its rounding to the
-screen's ``p``-bit mantissa (``u = 2⁻ᵖ``, ``u₃₂ = 2⁻²⁴``), ``n = ‖c'‖²`` (float64, exact to a
-few float64 ulps). The screen computes ``s = fl₃₂(fl₃₂(−2 c'ᵢ·c'ⱼ) + nⱼ + nᵢ)`` with any
-summation order in the product. Then, for the true squared distance ``d²`` of the original
+screen's ``p``-bit mantissa (``u = 2⁻ᵖ``, ``u₃₂ = 2⁻²⁴``), ``n = ‖c'‖²`` (float64; its rounding,
+below ``D u₆₄`` relative in any summation order, sits far inside the factor 1.01 below).
+The screen computes ``s = fl₃₂(fl₃₂(−2 c'ᵢ·c'ⱼ) + nⱼ + nᵢ)`` with any summation order in the
+product. Then, for the true squared distance ``d²`` of the original
 rows,
 
     |d² − s| ≤ β (nᵢ + nⱼ) + η,   β = 1.01 (γ_D + 5u₃₂ + 4u + 12u₆₄),   γ_D = D u₃₂ / (1 − D u₃₂)
@@ -169,22 +170,24 @@ def screened_kneighbors(
 
     ``ordered=False``: each row's exact ``k`` nearest as a set (what a vote needs); rows the
     screen settled alone come in column order with NaN distances."""
-    ref = screened.ref
-    n, m, d = X.shape[0], ref.Y.shape[0], X.shape[1]
-    # per row: the float32 product and its bound array, a mask, the query's copies
-    per_row = m * (4 + 4 + 1) + 4 * d * 8
-    rows = max(1, budget_bytes // per_row)
+    n = X.shape[0]
     stats = ScreenStats() if stats is None else stats
     out_d = xp.empty((n, k), dtype=xp.float64, device=device(X))
     out_i = xp.empty((n, k), dtype=xp.int64, device=device(X))
     integral = screened.integral  # and, checked where it matters, the query rows
-    for part in blocks(n, rows):
+    for part in blocks(n, _rows_per_block(X, screened, budget_bytes)):
         d2, idx = _screen_block(
             X[part, ...], screened, k, xp, budget_bytes, max_candidates, integral, stats, ordered
         )
         out_d[part, ...] = d2
         out_i[part, ...] = idx
     return out_d, out_i
+
+
+def _rows_per_block(X: Any, screened: ScreenedReference, budget_bytes: int) -> int:
+    """Query rows per block: per row, the float32 product and its bound array, a mask, the
+    query's copies."""
+    return max(1, budget_bytes // (screened.ref.Y.shape[0] * (4 + 4 + 1) + 4 * X.shape[1] * 8))
 
 
 def screened_candidates(
@@ -200,10 +203,8 @@ def screened_candidates(
     with its direct float64 sum, unsettled: host arrays ``(rows, direct sums, columns)``
     sorted by (row, sum, column). What a search split over parts of the reference merges
     before settling near-ties with :func:`select_nearest`. No ``subset`` screens."""
-    n, m, d = X.shape[0], screened.ref.Y.shape[0], X.shape[1]
-    block_rows = max(1, budget_bytes // (m * (4 + 4 + 1) + 4 * d * 8))
     found = []
-    for part in blocks(n, block_rows):
+    for part in blocks(X.shape[0], _rows_per_block(X, screened, budget_bytes)):
         rows, direct, cols = _screen_block(
             X[part, ...],
             screened,
