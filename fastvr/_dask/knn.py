@@ -114,7 +114,7 @@ def pairwise_distances(
 
     chunks = row_chunks(Y, "Y")
     X = queries(X, chunks.n_features)
-    dtype = dtype or np.result_type(float_dtype(X.dtype), chunks.dtype)
+    dtype = np.result_type(float_dtype(X.dtype), chunks.dtype) if dtype is None else dtype
     if shift is None and metric == "l2" and method == "vectorized":
         shift = column_shift(chunks)
     how = {"metric": metric, "method": method, "squared": squared, "shift": shift, "dtype": dtype}
