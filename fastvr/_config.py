@@ -86,11 +86,12 @@ def _check_screening(enabled: object) -> bool | str:
 
 
 def get_screening() -> bool | str:
-    """Whether float64 L2 k-NN is screened in float32 and certified (:mod:`fastvr.ops.screen`).
+    """Whether L2 k-NN is screened in lower precision and certified (:mod:`fastvr.ops.screen`).
 
-    ``"auto"`` (the default): on numpy, where it is measured faster; ``True``: on every
-    backend; ``False``: never (one float64 GEMM, as before). The answers are the same either
-    way: the exact neighbours.
+    ``"auto"`` (the default): float64 data on numpy, where it is measured faster; ``True``:
+    float64 data on every backend, and float32 data off the host (a GPU, where TF32 products
+    under ``CUPY_TF32=1`` are cheaper than float32 ones); ``False``: never (one GEMM in the
+    data's precision, as before). Screened answers are the exact neighbours of the data.
 
     Examples
     --------

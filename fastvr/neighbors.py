@@ -72,11 +72,15 @@ class Index:
 
 
 def wants_screen(place: Placement, metric: str, dtype: Any) -> bool:
-    """Whether the screening setting asks for the float32 screen of this query: float64 L2
-    data, on numpy under ``"auto"``, anywhere under ``True``."""
+    """Whether the screening setting asks for the certified screen of this query, L2 only:
+    float64 data on numpy under ``"auto"`` and anywhere under ``True``; float32 data under
+    ``True`` off the host (a GPU's TF32 products; on a CPU nothing is cheaper than SGEMM)."""
     setting = _config.get_screening()
-    wanted = setting is True or (setting == "auto" and place.library == "numpy")
-    return wanted and metric == "l2" and dtype == place.xp.float64
+    if metric != "l2" or setting is False:
+        return False
+    if dtype == place.xp.float64:
+        return setting is True or place.library == "numpy"
+    return dtype == place.xp.float32 and setting is True and place.library != "numpy"
 
 
 def build_index(Y: Any, place: Placement, metric: str, *, shift: Any = None) -> Index:
@@ -241,12 +245,13 @@ def query(
 ) -> tuple[Any, Any]:
     """Streaming k-nearest search of validated, placed ``X`` against ``index`` (no hand-back)."""
     xp = index.xp
-    screened = index.screen() if X.dtype == xp.float64 else None
+    screened = index.screen() if X.dtype == index.ref.Y.dtype else None
     with index.place.active():
         if screened is not None:
             dist, idx = screened_query(
                 X, screened, k, xp=xp, working_memory=working_memory, ordered=ordered
             )
+            dist = xp.astype(dist, X.dtype)  # direct float64 sums, in the data's dtype
         else:
             dist, idx = _kneighbors(
                 X,

@@ -22,6 +22,8 @@ from fastvr.ops.distances import prepare_reference
 from fastvr.ops.screen import ScreenedReference, ScreenStats, screen_beta, screened_kneighbors
 from fastvr.tuning import cross_validate_k
 
+from .conftest import compute_off_host
+
 
 def exact_kneighbors(X, Y, k):
     """Indices and exact squared distances (as floats) of the k nearest, by rationals."""
@@ -159,11 +161,46 @@ def test_screening_is_one_switch_and_off_uses_the_float64_gemm(rng):
         TypeError, match=r"enabled \(the screening setting\) must be True, False or 'auto'"
     ):
         fastvr.set_screening("yes")
-    # float32 data are never screened (nothing cheaper than SGEMM on the CPU)
-    with fastvr.screening(True):
+    # float32 data are never screened on the host (nothing cheaper than SGEMM on a CPU)
+    with fastvr.screening(True), fastvr.backend("numpy"):
         before = neighbors.last_screen_stats()
         fastvr.kneighbors(X.astype(np.float32), X.astype(np.float32), 2)
         assert neighbors.last_screen_stats() is before
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("mantissa", [24, 11, 8])  # float32, and TF32 / bf16 inputs
+def test_float32_data_screened_are_the_exact_ones(kind, mantissa, rng):
+    """Float32 inputs (a GPU's TF32 or bf16 screen, emulated by rounding the inputs): the
+    neighbours of exact arithmetic on the float32 values, re-ranked from float64 sums."""
+    X, Y = (a.astype(np.float32) for a in _data(kind, rng, 7, 40, 12))
+    screened = ScreenedReference.build(prepare_reference(Y, xp=xp), mantissa=mantissa, xp=xp)
+    for max_candidates in (40, 3):  # 3 < k: every row falls back to ranking every column
+        stats = ScreenStats()
+        d2, idx = screened_kneighbors(
+            X, screened, 5, xp=xp, budget_bytes=2**20, max_candidates=max_candidates, stats=stats
+        )
+        want_idx, want_d2 = exact_kneighbors(X, Y, 5)
+        np.testing.assert_array_equal(idx, want_idx)
+        np.testing.assert_allclose(d2, want_d2, rtol=1e-14)
+        assert (stats.fallback_rows == 7) == (max_candidates == 3)
+
+
+def test_float32_data_are_screened_off_the_host_when_asked(monkeypatch, rng):
+    """Through the public API on the GPU stand-in: ``True`` screens float32 data there;
+    ``"auto"`` leaves them to the float32 GEMM."""
+    compute_off_host(monkeypatch)
+    X, Y = (a.astype(np.float32) for a in _data("duplicates", rng, 6, 50, 9))
+    with fastvr.screening(True):
+        dist, idx = fastvr.kneighbors(X, Y, 4)
+        assert neighbors.last_screen_stats().rows == 6
+    want_idx, want_d2 = exact_kneighbors(X, Y, 4)
+    np.testing.assert_array_equal(idx, want_idx)
+    assert dist.dtype == np.float32
+    np.testing.assert_allclose(dist.astype(float) ** 2, want_d2, rtol=1e-6)
+    before = neighbors.last_screen_stats()
+    fastvr.kneighbors(X, Y, 4)
+    assert neighbors.last_screen_stats() is before
 
 
 @pytest.mark.parametrize("max_candidates", [40, 3])  # 3 < k: every row falls back

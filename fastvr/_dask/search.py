@@ -63,13 +63,14 @@ def plan(
     from .. import neighbors as _nb
 
     setting = _config.get_screening()
-    screened = metric == "l2" and dtype == np.float64 and method == "vectorized"
+    screened = method == "vectorized"
     meta = getattr(Y.source, "_meta", Y.source)
-    if array_api_compat.is_cupy_array(meta):
-        screened = screened and setting is True
+    if array_api_compat.is_cupy_array(meta):  # the rule of wants_screen off the host
+        screened = screened and metric == "l2" and setting is True
+        screened = screened and dtype in (np.float32, np.float64)
     else:
         host = placement_for(np.empty(0), where_given=True)
-        screened = screened and _nb.wants_screen(host, metric, np.float64)
+        screened = screened and _nb.wants_screen(host, metric, np.dtype(dtype))
     centre = None
     if metric == "l2" and method == "vectorized" and not screened:
         centre = shift() if shift is not None else column_shift(Y)

@@ -125,8 +125,8 @@ class ScreenedReference:
 
     @classmethod
     def build(cls, ref: Reference, *, mantissa: int, xp: ModuleType) -> ScreenedReference:
-        # numpy: one compiled pass instead of six
-        if array_api_compat.is_numpy_namespace(xp) and mantissa == 24:
+        # numpy float64: one compiled pass instead of six
+        if array_api_compat.is_numpy_namespace(xp) and mantissa == 24 and ref.Y.dtype == np.float64:
             from ..kernels import cpu
 
             m, d = ref.Y.shape
@@ -135,13 +135,19 @@ class ScreenedReference:
             mean = np.ascontiguousarray(ref.mean.reshape(-1))
             cpu.lower_reference(ref.Y, mean, lowered, norms, _INTEGER_LIMIT, flags)
             return cls(ref, lowered, norms, norms.astype(np.float32), mantissa, *map(bool, flags))
-        centred = ref.Y - ref.mean  # as the GEMM layout centres them
+        centred = _centred64(ref.Y, ref.mean, xp)
         lowered = round_mantissa(xp.astype(centred, xp.float32), mantissa, xp=xp)
         norms = row_sq_norms(xp.astype(lowered, xp.float64), xp=xp)
         lowered *= -2  # exact: the screen's product comes out as −2 c'ᵢ·c'ⱼ
         return cls(
             ref, lowered, norms, xp.astype(norms, xp.float32), mantissa, _integral(ref.Y, xp)
         )
+
+
+def _centred64(X: Any, mean: Any, xp: ModuleType) -> Any:
+    """``X − mean`` in float64 (as the GEMM layout centres float64 rows; float32 rows are
+    centred exactly enough for the bound's ``u₆₄`` terms too)."""
+    return xp.astype(X, xp.float64) - xp.astype(mean, xp.float64)
 
 
 def _integral(x: Any, xp: ModuleType) -> bool:
@@ -231,8 +237,9 @@ def _screen_block(
         beta += 1.01 * gamma(d, U32)
     eta = (d + 16) * 2.0**-126
     exact_copies = False
-    # numpy: one compiled pass over the queries
-    if array_api_compat.is_numpy_namespace(xp) and screened.mantissa == 24:
+    # numpy float64: one compiled pass over the queries
+    numpy64 = array_api_compat.is_numpy_namespace(xp) and X.dtype == np.float64
+    if numpy64 and screened.mantissa == 24:
         from ..kernels import cpu
 
         lowered, x_norms = np.empty(X.shape, dtype=np.float32), np.empty(X.shape[0])
@@ -240,7 +247,7 @@ def _screen_block(
         exact_queries = cpu.lower_queries(X, mean, lowered, x_norms)
         exact_copies = screened.exact and bool(exact_queries)
     else:
-        centred = X - ref.mean
+        centred = _centred64(X, ref.mean, xp)
         lowered = round_mantissa(xp.astype(centred, xp.float32), screened.mantissa, xp=xp)
         x_norms = row_sq_norms(xp.astype(lowered, xp.float64), xp=xp)
     S = lowered @ screened.lowered.T  # the screen: one float32 GEMM, −2 c'ᵢ·c'ⱼ
@@ -319,7 +326,11 @@ def _candidates_vectorized(S, screened, x_norms32, slack, widen, k, xp):
 def _float64_candidates(Xr, ref, k, xp, budget_bytes, subset=None):
     """A row with too many screen candidates: its float64 GEMM row, certified the same way
     at float64's precision (the expansion's bound of :mod:`fastvr.ops.distances`); with
-    ``subset``, among those rows only. Columns are rows of ``ref``."""
+    ``subset``, among those rows only. Columns are rows of ``ref``. Float32 data have no
+    float64 GEMM layout: every column is a candidate (the direct sums rank them)."""
+    if ref.Y.dtype != xp.float64:
+        cols = subset if subset is not None else xp.arange(ref.Y.shape[0], device=device(Xr))
+        return xp.zeros_like(cols), cols
     D2 = sq_l2_block(Xr, ref, xp=xp, budget_bytes=budget_bytes, clamp=False)
     norms = ref.norms
     if subset is not None:
