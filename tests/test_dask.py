@@ -125,20 +125,6 @@ def test_every_path_and_lazy_queries(client, metric, dtype, rng):
             np.testing.assert_allclose(dist, want[0], rtol=1e-5 if dtype == np.float32 else 1e-13)
 
 
-@pytest.mark.parametrize("scheduler", ["threads", "synchronous"])
-def test_dask_default_schedulers_without_a_cluster(scheduler, rng):
-    """No ``distributed`` client: Dask's own local schedulers, as the caller configures."""
-    X, Y = data("duplicates", rng)
-    y = rng.integers(0, 3, Y.shape[0])
-    with dask.config.set(scheduler=scheduler):
-        got = fastvr.kneighbors(X, da.from_array(Y, chunks=(37, -1)), k=6)
-        table = cross_validate_k(da.from_array(Y, chunks=(50, -1)), y, [1, 4], num_folds=4)
-    want = one_process(fastvr.kneighbors, X, Y, k=6)
-    np.testing.assert_array_equal(got[1], want[1])
-    np.testing.assert_array_equal(got[0], want[0])
-    assert table == one_process(cross_validate_k, Y, y, [1, 4], num_folds=4)
-
-
 def test_in_memory_training_set_with_dask_queries(client, rng):
     X, Y = data("pixels", rng)
     dist, idx = fastvr.kneighbors(da.from_array(X, chunks=(8, -1)), Y, k=5)
