@@ -12,6 +12,8 @@ float32 on both sides: ``torch.backends.cuda.matmul.allow_tf32`` is set to False
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -126,6 +128,31 @@ def test_cublas_gemm_same_shape(benchmark, cupy):
     X_train, X_test, _ = pixels(cupy, 50000, 10000, cupy.float32)
     benchmark.group = "GPU k-NN 10000 x 50000 x 3072 float32"
     run_benchmark(benchmark, synchronised(cupy, lambda: X_test @ X_train.T), rounds=3)
+
+
+@pytest.mark.skipif(os.environ.get("CUPY_TF32") != "1", reason="run with CUPY_TF32=1")
+def test_knn_full_cifar_float32_tf32_screen(benchmark, cupy):
+    """Issue 12's GPU target: float32 k-NN through the certified screen with TF32 products,
+    exact neighbours of the float32 data, at most 0.5x ``test_cublas_gemm_same_shape`` of a
+    run without ``CUPY_TF32`` (the full float32 product). Not in ``gpu/check.sh``:
+    ``CUPY_TF32=1 python -m pytest benchmarks/bench_gpu.py -k tf32`` (CuPy reads the
+    variable when it loads)."""
+    import fastvr
+    from fastvr.classifiers import KNearestNeighbor
+    from fastvr.neighbors import last_screen_stats
+
+    X_train, X_test, y_train = pixels(cupy, 50000, 10000, cupy.float32)
+    with fastvr.screening(True):
+        knn = KNearestNeighbor()
+        knn.train(X_train, y_train)
+        knn.predict(X_test[:100], k=10)
+        benchmark.group = "GPU k-NN 10000 x 50000 x 3072 float32, TF32 screen"
+        run_benchmark(
+            benchmark,
+            synchronised(cupy, lambda: knn.predict(X_test, k=10)),
+            rounds=3,
+            candidates_per_row_first_100=last_screen_stats().mean_candidates,
+        )
 
 
 @pytest.mark.parametrize("screen", [True, False])
