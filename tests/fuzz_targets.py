@@ -156,8 +156,15 @@ TARGETS = {
         None,
     ),
     "train_linear_grid": (
-        _grid_args,
-        {"X": "array", "y": "labels", "X_val": "array", "num_iters": "count", "batch_size": "size"},
+        lambda: {**_grid_args(), "parts": None},
+        {
+            "X": "array",
+            "y": "labels",
+            "X_val": "array",
+            "num_iters": "count",
+            "batch_size": "size",
+            "parts": "count",  # Dask shares
+        },
         lambda m, a: train_linear_grid("svm", **a),
         None,
     ),
