@@ -72,31 +72,42 @@ class Index:
 
 
 def wants_screen(place: Placement, metric: str, dtype: Any) -> bool:
-    """Whether the screening setting asks for the certified screen of this query, L2 only:
-    float64 data on numpy under ``"auto"`` and anywhere under ``True``; float32 data under
-    ``True`` off the host (a GPU's TF32 products; on a CPU nothing is cheaper than SGEMM)."""
+    """Whether the screening setting asks for the certified screen of data of ``dtype``
+    on ``place`` (see :func:`screen_rule`)."""
+    xp = place.xp
+    precision = "float64" if dtype == xp.float64 else "float32" if dtype == xp.float32 else ""
+    return screen_rule(place.library, metric, precision)
+
+
+def screen_rule(library: str, metric: str, precision: str) -> bool:
+    """Whether L2 k-NN of ``precision`` data on ``library`` is screened: float64 on numpy
+    under ``"auto"`` and anywhere under ``True``; float32 under ``True`` off the host (a
+    GPU's TF32 products; on a CPU nothing is cheaper than SGEMM)."""
     setting = _config.get_screening()
     if metric != "l2" or setting is False:
         return False
-    if dtype == place.xp.float64:
-        return setting is True or place.library == "numpy"
-    return dtype == place.xp.float32 and setting is True and place.library != "numpy"
+    if precision == "float64":
+        return setting is True or library == "numpy"
+    return precision == "float32" and setting is True and library != "numpy"
 
 
-def build_index(Y: Any, place: Placement, metric: str, *, shift: Any = None) -> Index:
+def build_index(
+    Y: Any, place: Placement, metric: str, *, shift: Any = None, screen: bool = True
+) -> Index:
     """Prepare validated, placed reference rows ``Y`` for ``metric`` queries (L2: centred by
-    their own mean, or by ``shift``, see :func:`fastvr.ops.distances.prepare_reference`)."""
+    their own mean, or by ``shift``, see :func:`fastvr.ops.distances.prepare_reference`).
+
+    Training does the work: the screen where the setting asks for it, else the GEMM layout;
+    ``screen=False`` (the whole distance matrix is wanted): the GEMM layout only."""
     xp = place.xp
     with place.active():
         if metric == "l2":
-            # the GEMM layout now (training does the work), unless the screen will serve
-            screened = wants_screen(place, metric, Y.dtype)
-            ref = _dist.prepare_reference(Y, xp=xp, shift=shift, gemm=not screened)
+            ref = _dist.prepare_reference(Y, xp=xp, shift=shift, gemm=False)
         else:  # L1 needs only the rows themselves
             ref = _dist.Reference(Y, None)
     index = Index(place, ref, metric)
-    if index.screen() is None and metric == "l2":  # prepared with the index, so queries pay
-        with place.active():  # only for the search itself
+    if metric == "l2" and (not screen or index.screen() is None):
+        with place.active():
             ref.gemm_layout()
     return index
 
@@ -179,7 +190,7 @@ def pairwise_distances(
     Y = X if Y is None else check_samples(Y, "Y", place, products=False)
     check_same_features(X, Y, "X", "Y")
     X, Y = common_dtype(X, Y, place.xp)
-    index = build_index(Y, place, metric)
+    index = build_index(Y, place, metric, screen=False)
     return place.give_back(distances(X, index, method=method, squared=squared))
 
 

@@ -258,7 +258,9 @@ def train_linear_grid(
     run = _grid_inputs(X, y, X_val, y_val, combos, num_iters, batch_size)
     xp = run.place.xp
     W0 = 0.001 * np.random.randn(run.X.shape[1], run.num_classes)
-    W, history, train_acc, val_acc = _trained(run, parts, W0, (loss_name,), _linear_core)
+    W, history, train_acc, val_acc = _trained(
+        run, parts, W0, (loss_name,), _linear_core, _linear_share
+    )
     if parts is not None:
         W = np.moveaxis(W, 0, 1)  # the shares put the combinations first
     result = GridResult({}, {}, {})
@@ -297,12 +299,13 @@ def _linear_core(run: _GridRun, W0: np.ndarray, batches: Any, loss_name: str) ->
     return W, history, train_acc, val_acc
 
 
-def _trained(run: _GridRun, parts: int | None, start: Any, extra: tuple, core: Any) -> tuple:
-    """``core(run, start, batches, *extra)`` here, or split into ``parts`` Dask shares."""
+def _trained(
+    run: _GridRun, parts: int | None, start: Any, extra: tuple, core: Any, share: Any
+) -> tuple:
+    """``core(run, start, batches, *extra)`` here, or ``parts`` Dask tasks of ``share``."""
     if parts is None:
         batches = minibatches(run.place, run.X.shape[0], run.batch_size, run.num_iters)
         return core(run, start, batches, *extra)
-    share = _linear_share if core is _linear_core else _two_layer_share
     return _dask.train_shares(share, run, parts, start, extra)
 
 
@@ -457,7 +460,7 @@ def train_two_layer_grid(
     template = TwoLayerNet(run.X.shape[1], hidden_size, run.num_classes, std=std)
     start = {name: to_numpy(value) for name, value in template.params.items()}
     params, gathered, final_train, final_val = _trained(
-        run, parts, start, (decay,), _two_layer_core
+        run, parts, start, (decay,), _two_layer_core, _two_layer_share
     )
     if parts is not None:
         params["W1"] = np.moveaxis(params["W1"], 0, 1)  # the shares put the combinations first

@@ -237,6 +237,17 @@ def test_a_chunk_with_nan_fails_as_one_process_fails_naming_it(client, rng):
         fastvr.kneighbors(X, da.from_array(Y, chunks=(37, -1)), k=3)
 
 
+def test_a_query_block_with_nan_is_named(client, rng):
+    X, Y = data("gaussian", rng)
+    X[12, 0] = np.nan
+    lazy = fastvr.kneighbors(da.from_array(X, chunks=(10, -1)), da.from_array(Y, chunks=(37, -1)))
+    with pytest.raises(ValueError, match=r"^X \(chunk 1, rows 10:20\) contains NaN or infinity$"):
+        dask.compute(*lazy)
+    distances = fastvr.pairwise_distances(da.from_array(X, chunks=(10, -1)), Y)
+    with pytest.raises(ValueError, match=r"^X \(chunk 1, rows 10:20\) contains NaN or infinity$"):
+        distances.compute()
+
+
 def test_a_chunk_with_the_wrong_feature_count_is_named(client, rng):
     X, Y = data("gaussian", rng, d=8)
     bad = dask.delayed(lambda: Y[:50, :7])()  # says (50, 8), holds (50, 7)

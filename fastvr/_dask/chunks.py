@@ -83,13 +83,28 @@ def row_chunks(X: Any, name: str, labels: Any = None) -> Chunks:
     return Chunks(parts, label_parts, starts[:-1], starts[-1], X.shape[1], float_dtype(X.dtype), X)
 
 
-def query_blocks(X: Any) -> list[tuple[Any, int]]:
-    """Queries as (delayed block, rows) pairs: a Dask array's row blocks, or all of an
-    in-memory array as one block."""
+def query_blocks(X: Any, *, check: bool = True) -> list[tuple[Any, int]]:
+    """Queries as (delayed block, rows) pairs: all of an in-memory array as one block
+    (checked by the caller), or a Dask array's row blocks, each checked once, in its own
+    task, as one process checks ``X`` (``check=False``: the task's model checks it)."""
     dask = require_dask("Dask arrays")
-    if is_dask(X):
-        return list(zip(X.to_delayed()[:, 0].tolist(), X.chunks[0], strict=True))
-    return [(dask.delayed(X, pure=True), X.shape[0])]
+    if not is_dask(X):
+        return [(dask.delayed(X, pure=True), X.shape[0])]
+    blocks = X.to_delayed()[:, 0].tolist()
+    starts = [0, *itertools.accumulate(X.chunks[0])]
+    if check:
+        blocks = [
+            dask.delayed(_checked)(block, chunk_name("X", i, a, b))
+            for i, (block, a, b) in enumerate(zip(blocks, starts, starts[1:], strict=False))
+        ]
+    return list(zip(blocks, X.chunks[0], strict=True))
+
+
+def _checked(X: Any, name: str) -> Any:
+    from .._backend import placement_for
+    from .._validation import check_samples
+
+    return check_samples(X, name, placement_for(X, where_given=True), products=False)
 
 
 def chunk_name(name: str, j: int, start: int, stop: int) -> str:
@@ -122,6 +137,15 @@ def column_shift(Y: Chunks) -> np.ndarray:
     from ..ops.distances import centring_shift
 
     return centring_shift(column_sums(Y)[None, :], Y.n_rows)
+
+
+def rows_at(source: Any, rows: np.ndarray) -> np.ndarray:
+    """Rows ``rows`` (an index array of any shape) of a Dask or in-memory array, on the host:
+    each distinct row fetched once, and of a Dask array only the chunks holding them."""
+    known, where = np.unique(rows.reshape(-1), return_inverse=True)
+    picked = source[known]
+    picked = to_numpy(compute_here(picked) if is_dask(picked) else picked)
+    return picked[where].reshape(rows.shape + picked.shape[1:])
 
 
 def rows_sum(source: Any, a: int, b: int) -> np.ndarray:

@@ -23,6 +23,7 @@ from .chunks import (
     float_dtype,
     query_blocks,
     row_chunks,
+    rows_at,
     rows_sum,
     unique_labels,
 )
@@ -70,7 +71,8 @@ def per_block(X: Any, task: Callable[[np.ndarray], Any], width: int, dtypes: Seq
     def run(block: Any) -> Any:
         return task(to_numpy(block))
 
-    return collect(X, [(dask.delayed(run)(b), n) for b, n in query_blocks(X)], width, dtypes)
+    blocks = query_blocks(X, check=False)
+    return collect(X, [(dask.delayed(run)(b), n) for b, n in blocks], width, dtypes)
 
 
 def _distances_out(metric: str, dtype: Any) -> Callable:
@@ -139,10 +141,10 @@ def _distance_block(X, Y, name, *, metric, method, squared, shift, dtype):
 
     place = placement_for(Y, where_given=True)
     Y = check_samples(Y, name, place, products=False)
-    X = check_samples(X, "X", place, products=False)
+    X = place.put(X)  # checked once: by queries() or its block's own task
     check_same_features(X, Y, "X", name)
     X, Y = (place.xp.astype(a, dtype, copy=False) for a in (X, Y))
-    index = _nb.build_index(Y, place, metric, shift=shift)
+    index = _nb.build_index(Y, place, metric, shift=shift, screen=False)
     with place.active():
         return _nb.distances(X, index, method=method, squared=squared)
 
@@ -228,12 +230,7 @@ class TrainedChunks:
 
     def labels_at(self, idx: np.ndarray) -> np.ndarray:
         """The training labels of global rows ``idx`` (any shape), on the host."""
-        known, where = np.unique(idx.reshape(-1), return_inverse=True)
-        if is_dask(self.labels):
-            values = np.asarray(compute_here(self.labels[known]))
-        else:
-            values = to_numpy(self.labels)[known]
-        return values[where].reshape(idx.shape)
+        return rows_at(self.labels, idx)
 
 
 def vote_labels(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:

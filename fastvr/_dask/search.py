@@ -13,8 +13,8 @@ import numpy as np
 from .. import _config
 from .._backend import placement_for, take_rows, to_numpy
 from .._validation import check_same_features, check_samples
-from .chunks import Chunks, chunk_name, column_shift, query_blocks
-from .core import compute_here, is_dask, require_dask
+from .chunks import Chunks, chunk_name, column_shift, query_blocks, rows_at
+from .core import is_dask, require_dask
 
 SPLIT_EVERY = 8  # merge fan-in: partial lists are small, so a wide tree is a shallow one
 
@@ -26,9 +26,8 @@ class Search:
 
     k: int
     metric: str
-    screened: bool  # float64 L2 through the certified screen: direct sums, settled at the end
+    screened: bool  # L2 through the certified screen: direct sums, settled at the end
     shift: Any  # the whole training set's centring shift (L2 GEMM paths), or None
-    screening: bool | str
     working_memory: float  # MiB
     name: str  # the training side's name in errors
     method: str = "vectorized"  # or the course's "one_loop" / "two_loops"
@@ -62,20 +61,14 @@ def plan(
     training set's shift, from ``shift()`` (default: one pass over ``Y``)."""
     from .. import neighbors as _nb
 
-    setting = _config.get_screening()
-    screened = method == "vectorized"
     meta = getattr(Y.source, "_meta", Y.source)
-    if array_api_compat.is_cupy_array(meta):  # the rule of wants_screen off the host
-        screened = screened and metric == "l2" and setting is True
-        screened = screened and dtype in (np.float32, np.float64)
-    else:
-        host = placement_for(np.empty(0), where_given=True)
-        screened = screened and _nb.wants_screen(host, metric, np.dtype(dtype))
+    library = "cupy" if array_api_compat.is_cupy_array(meta) else "numpy"
+    screened = method == "vectorized" and _nb.screen_rule(library, metric, np.dtype(dtype).name)
     centre = None
     if metric == "l2" and method == "vectorized" and not screened:
         centre = shift() if shift is not None else column_shift(Y)
     mib = _config.get_working_memory() if working_memory is None else working_memory
-    return Search(k, metric, screened, centre, setting, mib, name, method)
+    return Search(k, metric, screened, centre, mib, name, method)
 
 
 def search_chunk(
@@ -95,7 +88,8 @@ def search_chunk(
     X = place.put(X)
     check_same_features(X, Y, "X", name)
     xp = place.xp
-    with place.active(), _config.screening(search.screening):
+    # the caller's decision, whatever this worker's own setting: screen exactly when planned
+    with place.active(), _config.screening(search.screened):
         dtype = xp.result_type(X.dtype, Y.dtype)
         X, Y = xp.astype(X, dtype, copy=False), xp.astype(Y, dtype, copy=False)
         keep = np.arange(Y.shape[0])
@@ -106,7 +100,7 @@ def search_chunk(
             return _empty(y is not None)
         budget = _config.budget_bytes(search.working_memory)
         index = _nb.build_index(Y, place, search.metric, shift=search.shift)
-        screen = index.screen() if search.screened else None
+        screen = index.screen()
         integral = True
         if screen is not None:
             rows, dist, cols = screened_candidates(
@@ -200,11 +194,11 @@ def search_graph(
 
 
 def settle(
-    partial: Partial, X: np.ndarray, k: int, search: Search, fetch: Callable[[np.ndarray], Any]
+    partial: Partial, X: np.ndarray, k: int, search: Search, source: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Each query row's ``k`` nearest from the merged candidates: squared distances, global
     training rows and their labels, ``(n, k)`` host arrays. Screened near-ties are settled
-    exactly, from the reference rows that ``fetch(rows)`` returns."""
+    exactly, from the few rows of the training set ``source`` they need."""
     from ..ops.screen import select_nearest
 
     n = X.shape[0]
@@ -217,7 +211,7 @@ def settle(
             k,
             X.shape[1],
             lambda rows: np.asarray(X[rows], dtype=np.float64),
-            lambda rows: np.asarray(fetch(rows), dtype=np.float64),
+            lambda rows: np.asarray(rows_at(source, rows), dtype=np.float64),
             partial.integral,
         )
     else:
@@ -227,22 +221,6 @@ def settle(
         known, first = np.unique(partial.cols, return_index=True)
         labels = partial.labels[first[np.searchsorted(known, idx)]]
     return d2, idx, labels
-
-
-def fetch_rows(source: Any) -> Callable[[np.ndarray], np.ndarray]:
-    """Rows of a Dask array (or in-memory array) by global number, on the host: only the
-    chunks holding them are read."""
-
-    def fetch(rows: np.ndarray) -> np.ndarray:
-        order = np.argsort(rows)
-        picked = source[rows[order]]
-        if is_dask(picked):
-            picked = compute_here(picked)
-        out = np.empty((rows.shape[0], source.shape[1]), dtype=np.float64)
-        out[order] = to_numpy(picked)
-        return out
-
-    return fetch
 
 
 def finished(
@@ -276,7 +254,7 @@ def finished(
 def _settled(finish: Callable, search: Search, lazy_source: Any) -> Callable:
     def run(merged: Partial, block: Any, source: Any, *extra: Any) -> Any:
         block = to_numpy(block)
-        fetch = fetch_rows(lazy_source if source is None else source)
-        return finish(settle(merged, block, search.k, search, fetch), block, *extra)
+        rows = lazy_source if source is None else source
+        return finish(settle(merged, block, search.k, search, rows), block, *extra)
 
     return run

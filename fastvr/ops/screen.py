@@ -38,6 +38,7 @@ back to a float64 GEMM row, certified the same way at float64's precision.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from fractions import Fraction
 from types import ModuleType
@@ -108,6 +109,11 @@ class ScreenedReference:
     subset: Any = None  # rows of ``ref`` this screen covers (sorted), or None: all of them
     full_lowered: Any = None  # with ``subset``: the copy of all of ``ref``'s rows
 
+    @functools.cached_property
+    def top(self) -> float:
+        """The largest of ``norms``, read to the host once (every block's bound uses it)."""
+        return float(array_api_compat.array_namespace(self.norms).max(self.norms))
+
     def rows_of(self, rows: Any, *, xp: ModuleType) -> ScreenedReference:
         """The screen of the sorted ``rows`` of this reference (a cross-validation fold's
         training rows): a gather of the float32 copy, nothing recentred or recomputed."""
@@ -156,8 +162,7 @@ def _integral(x: Any, xp: ModuleType) -> bool:
 
 def screenable(screened: ScreenedReference, d: int) -> bool:
     """Whether the screen's float32 arithmetic is safe for these data (no overflow)."""
-    top = float(array_api_compat.array_namespace(screened.norms).max(screened.norms))
-    return top < _MAX_SCREEN_NORM and gamma(d, U32) < 0.01
+    return screened.top < _MAX_SCREEN_NORM and gamma(d, U32) < 0.01
 
 
 def screened_kneighbors(
@@ -251,7 +256,7 @@ def _screen_block(
         lowered = round_mantissa(xp.astype(centred, xp.float32), screened.mantissa, xp=xp)
         x_norms = row_sq_norms(xp.astype(lowered, xp.float64), xp=xp)
     S = lowered @ screened.lowered.T  # the screen: one float32 GEMM, −2 c'ᵢ·c'ⱼ
-    top = float(xp.max(screened.norms))
+    top = screened.top
     widen = (
         2 * beta * x_norms
         + 2 * eta
