@@ -11,14 +11,6 @@ Examples
 array([[5.]])
 """
 
-import os
-
-# Numba's OpenMP threads spin after each parallel loop by default and take the cores from the
-# BLAS threads of the matrix product that follows (k-NN predict measured at 0.90x of the
-# float64 GEMM in three runs of four, 0.63x in every run with passive waiting). Passive,
-# unless the caller chose a policy; OpenMP reads it once, when Numba first loads it.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 from ._backend import (
     Backend,
     BackendUnavailableError,

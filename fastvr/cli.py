@@ -50,7 +50,7 @@ def _gpus() -> list[str]:
 
 def info() -> dict:
     """What ``fastvr info`` reports, as a dict."""
-    import numba
+    from .kernels.cpu import thread_count
 
     with backend(os.environ.get("FASTVR_BACKEND", "auto")) as chosen:
         selected = str(chosen)
@@ -60,7 +60,7 @@ def info() -> dict:
         "platform": platform.platform(),
         "backend (auto or FASTVR_BACKEND)": selected,
         "CUDA devices": _gpus() or "none",
-        "numba threads": f"{numba.get_num_threads()} ({numba.config.THREADING_LAYER} layer)",
+        "kernel threads": thread_count(),
         "working memory": f"{get_working_memory():.0f} MiB",
         "packages": _versions(),
     }

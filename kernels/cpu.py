@@ -3,20 +3,68 @@
 Every kernel accumulates in float64 whatever the input dtype, so the loops are an accurate
 reference for the vectorized paths. ``l1=True`` sums absolute differences (Manhattan);
 otherwise squared differences, with the square root taken unless ``squared=True``.
+
+Kernels are serial Numba functions over a range of rows that release the GIL; the large ones
+are split into one contiguous range per core and run on a few Python threads
+(:func:`over_rows`). Numba's own parallel loops did the same work at the same speed but cost
+1-1.5 s more to compile each (parfors and a threading layer), which a student on a fresh
+machine pays before the first result. Each row is computed by the same code whichever
+thread runs it, so results do not depend on the split.
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numba
 import numpy as np
 
+# Below this many inner-loop steps per thread, splitting costs more than it saves.
+_MIN_WORK_PER_THREAD = 1 << 18
+_pool: ThreadPoolExecutor | None = None
 
-@numba.njit(inline="always")
+
+def thread_count() -> int:
+    """Threads the kernels use: Numba's setting (``NUMBA_NUM_THREADS``, default the cores
+    this process may use)."""
+    return max(1, int(numba.config.NUMBA_NUM_THREADS))
+
+
+def over_rows(n, work, kernel, *args):
+    """``kernel(start, stop, *args)`` over ``range(n)`` in contiguous ranges, one per thread.
+
+    ``work`` (the inner-loop steps of the whole call) decides how many threads pay off. The
+    calling thread takes the first range; exceptions reach the caller.
+    """
+    global _pool
+    threads = min(thread_count(), n, max(1, work // _MIN_WORK_PER_THREAD))
+    if threads <= 1:
+        kernel(0, n, *args)
+        return
+    if _pool is None or _pool._max_workers < threads - 1:
+        _pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="fastvr-kernel")
+    bounds = [n * t // threads for t in range(threads + 1)]
+    rest = [_pool.submit(kernel, bounds[t], bounds[t + 1], *args) for t in range(1, threads)]
+    kernel(bounds[0], bounds[1], *args)
+    for future in rest:
+        future.result()
+
+
+def _forget_pool() -> None:  # a forked child has none of its parent's threads
+    global _pool
+    _pool = None
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
+@numba.njit(cache=True)
 def _term(diff, l1):
     return abs(diff) if l1 else diff * diff
 
 
-@numba.njit(inline="always")
+@numba.njit(cache=True)
 def _finish(acc, l1, squared):
     return acc if (l1 or squared) else np.sqrt(acc)
 
@@ -28,7 +76,6 @@ _TEST_TILE = 16
 _TRAIN_TILE = 16
 
 
-@numba.njit(parallel=True, fastmath=True, cache=True)
 def two_loops(X, Y, out, l1=False, squared=False):
     """``out[i, j] = dist(X[i], Y[j])``: a loop over test rows, one over training rows.
 
@@ -37,9 +84,16 @@ def two_loops(X, Y, out, l1=False, squared=False):
     X : (n, d) float array; Y : (m, d) float array; out : (n, m) float array, written.
     l1 : bool, Manhattan instead of Euclidean. squared : bool, skip the square root.
     """
+    tiles = (X.shape[0] + _TEST_TILE - 1) // _TEST_TILE
+    work = X.shape[0] * Y.shape[0] * X.shape[1]
+    over_rows(tiles, work, _two_loops_tiles, X, Y, out, bool(l1), bool(squared))
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def _two_loops_tiles(start, stop, X, Y, out, l1, squared):
     n, d = X.shape
     m = Y.shape[0]
-    for tile in numba.prange((n + _TEST_TILE - 1) // _TEST_TILE):
+    for tile in range(start, stop):
         i0 = tile * _TEST_TILE
         for j0 in range(0, m, _TRAIN_TILE):
             for i in range(i0, min(i0 + _TEST_TILE, n)):
@@ -50,7 +104,6 @@ def two_loops(X, Y, out, l1=False, squared=False):
                     out[i, j] = _finish(acc, l1, squared)
 
 
-@numba.njit(parallel=True, fastmath=True, cache=True)
 def one_loop(X, YT, out, l1=False, squared=False):
     """``out[i, :] = dist(X[i], all training rows)``: one loop over test rows.
 
@@ -58,10 +111,17 @@ def one_loop(X, YT, out, l1=False, squared=False):
     set transposed, ``(d, m)`` and C-contiguous, so the inner loop runs along contiguous
     memory over training rows and vectorizes.
     """
-    n, d = X.shape
-    m = YT.shape[1]
-    for i in numba.prange(n):
-        acc = np.zeros(m)
+    work = X.shape[0] * YT.shape[0] * YT.shape[1]
+    over_rows(X.shape[0], work, _one_loop_rows, X, YT, out, bool(l1), bool(squared))
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def _one_loop_rows(start, stop, X, YT, out, l1, squared):
+    d, m = YT.shape
+    acc = np.empty(m)
+    for i in range(start, stop):
+        for j in range(m):
+            acc[j] = 0.0
         for k in range(d):
             xik = np.float64(X[i, k])
             for j in range(m):
@@ -71,8 +131,8 @@ def one_loop(X, YT, out, l1=False, squared=False):
 
 
 # Serial on purpose: this runs right after a BLAS product, whose threads are still spinning;
-# Numba's parallel workers would fight them for the cores (measured 5x slower, not faster).
-@numba.njit(cache=True)
+# threads here would fight them for the cores (measured 5x slower, not faster).
+@numba.njit(nogil=True, cache=True)
 def smallest_k(D, values, indices):
     """The ``k = values.shape[1]`` smallest entries of each row of ``D``, in one pass.
 
@@ -84,24 +144,22 @@ def smallest_k(D, values, indices):
     n, m = D.shape
     k = values.shape[1]
     for i in range(n):
-        best_v = values[i]
-        best_i = indices[i]
         for j in range(k):
-            best_v[j] = np.inf
-            best_i[j] = m  # sentinel larger than any column
+            values[i, j] = np.inf
+            indices[i, j] = m  # sentinel larger than any column
         for j in range(m):
             v = D[i, j]
-            if v < best_v[k - 1] or (v == best_v[k - 1] and best_i[k - 1] == m):
+            if v < values[i, k - 1] or (v == values[i, k - 1] and indices[i, k - 1] == m):
                 pos = k - 1
-                while pos > 0 and (v < best_v[pos - 1] or best_i[pos - 1] == m):
-                    best_v[pos] = best_v[pos - 1]
-                    best_i[pos] = best_i[pos - 1]
+                while pos > 0 and (v < values[i, pos - 1] or indices[i, pos - 1] == m):
+                    values[i, pos] = values[i, pos - 1]
+                    indices[i, pos] = indices[i, pos - 1]
                     pos -= 1
-                best_v[pos] = v
-                best_i[pos] = j
+                values[i, pos] = v
+                indices[i, pos] = j
 
 
-@numba.njit(cache=True)
+@numba.njit(nogil=True, cache=True)
 def svm_loss_naive(W, X, y, reg):
     """The course's ``svm_loss_naive``: loops over samples and classes. Returns (loss, dW).
 
@@ -120,7 +178,8 @@ def svm_loss_naive(W, X, y, reg):
     for i in range(num_train):
         _scores_of(X, W, i, scores)
         correct = scores[y[i]]
-        coef[:] = 0.0
+        for j in range(num_classes):
+            coef[j] = 0.0
         for j in range(num_classes):
             if j == y[i]:
                 continue
@@ -133,7 +192,7 @@ def svm_loss_naive(W, X, y, reg):
     return _average_and_regularise(loss, dW, W, reg, num_train)
 
 
-@numba.njit(cache=True)
+@numba.njit(nogil=True, cache=True)
 def softmax_loss_naive(W, X, y, reg):
     """The course's ``softmax_loss_naive``: loops over samples and classes. Returns (loss, dW).
 
@@ -147,7 +206,11 @@ def softmax_loss_naive(W, X, y, reg):
     loss = 0.0
     for i in range(num_train):
         _scores_of(X, W, i, scores)
-        scores -= scores.max()
+        top = scores[0]
+        for j in range(1, num_classes):
+            top = max(top, scores[j])
+        for j in range(num_classes):
+            scores[j] -= top
         total = 0.0
         for j in range(num_classes):
             total += np.exp(scores[j])
@@ -158,7 +221,9 @@ def softmax_loss_naive(W, X, y, reg):
     return _average_and_regularise(loss, dW, W, reg, num_train)
 
 
-@numba.njit(inline="always")
+# The helpers are plain compiled functions (LLVM inlines them): Numba's own IR inlining
+# (inline="always") multiplied the naive losses' compile time.
+@numba.njit(cache=True)
 def _add_outer(X, i, coef, dW):
     """``dW += outer(X[i], coef)``, row by row (contiguous in ``dW``)."""
     for d in range(X.shape[1]):
@@ -167,25 +232,31 @@ def _add_outer(X, i, coef, dW):
             dW[d, j] += xid * coef[j]
 
 
-@numba.njit(inline="always")
+@numba.njit(cache=True)
 def _scores_of(X, W, i, scores):
     """``scores[:] = X[i] @ W``, accumulated in float64."""
-    scores[:] = 0.0
+    for j in range(W.shape[1]):
+        scores[j] = 0.0
     for d in range(X.shape[1]):
         xid = np.float64(X[i, d])
         for j in range(W.shape[1]):
             scores[j] += xid * W[d, j]
 
 
-@numba.njit(inline="always")
+@numba.njit(cache=True)
 def _average_and_regularise(loss, dW, W, reg, num_train):
-    loss = loss / num_train + reg * np.sum(W.astype(np.float64) ** 2)
-    dW /= num_train
-    dW += 2.0 * reg * W
-    return loss, dW.astype(W.dtype)
+    """The mean data loss plus ``reg * sum(W * W)``, and ``dW / N + 2 reg W`` in W's dtype
+    (scalar loops: array expressions cost more to compile than they save here)."""
+    penalty = 0.0
+    grad = np.empty(W.shape, dtype=W.dtype)
+    for d in range(W.shape[0]):
+        for j in range(W.shape[1]):
+            w = np.float64(W[d, j])
+            penalty += w * w
+            grad[d, j] = dW[d, j] / num_train + 2.0 * reg * W[d, j]
+    return loss / num_train + reg * penalty, grad
 
 
-@numba.njit(parallel=True, cache=True)
 def hog_cells(imgs, weights, out):
     """The course's HOG of images ``(N, H, W, 1 or 3)`` into ``out`` ``(N, W//8, H//8, 9)``.
 
@@ -194,11 +265,16 @@ def hog_cells(imgs, weights, out):
     ``i`` for ``20i <= angle < 20(i + 1)`` (angles of 0 or from 180 up count nowhere), and the
     mean magnitude per 8 x 8 cell, laid out as the course stores it (cells transposed).
     """
-    n, rows, cols, channels = imgs.shape
+    over_rows(imgs.shape[0], imgs.size * 16, _hog_cells_rows, imgs, weights, out)
+
+
+@numba.njit(nogil=True, cache=True)
+def _hog_cells_rows(start, stop, imgs, weights, out):
+    _, rows, cols, channels = imgs.shape
     cells_c, cells_r, bins = out.shape[1], out.shape[2], out.shape[3]
     width = 180.0 / bins
-    for im in numba.prange(n):
-        grey = np.empty((rows, cols))
+    grey = np.empty((rows, cols))
+    for im in range(start, stop):
         finite = True
         for r in range(rows):
             for c in range(cols):
@@ -211,10 +287,10 @@ def hog_cells(imgs, weights, out):
                         + imgs[im, r, c, 2] * weights[2]
                     )
                 finite = finite and np.isfinite(grey[r, c])
-        if not finite:  # NaN or inf pixels: say so in the output, for the caller to report
-            out[im] = np.nan
+        # NaN or inf pixels: say so in the output, for the caller to report
+        _fill(out[im], 0.0 if finite else np.nan)
+        if not finite:
             continue
-        out[im] = 0.0
         for r in range(cells_r * 8):
             for c in range(cells_c * 8):
                 gx = grey[r, c + 1] - grey[r, c] if c + 1 < cols else 0.0
@@ -231,19 +307,36 @@ def hog_cells(imgs, weights, out):
                     if angle >= width * i and angle < width * (i + 1):
                         out[im, c // 8, r // 8, i] += np.sqrt(gx**2 + gy**2)
                         break
-        out[im] /= 64.0
+        for a in range(cells_c):
+            for b in range(cells_r):
+                for i in range(bins):
+                    out[im, a, b, i] /= 64.0
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
+def _fill(cells, value):
+    """Every entry of a ``(cells, cells, bins)`` block set to ``value``."""
+    for a in range(cells.shape[0]):
+        for b in range(cells.shape[1]):
+            for i in range(cells.shape[2]):
+                cells[a, b, i] = value
+
+
 def hue_histograms(rgb, edges, xmax, counts):
     """Counts of hue values (as ``matplotlib.colors.rgb_to_hsv(rgb / xmax) * xmax``) per bin
     of ``edges`` for images ``(N, H, W, 3)``, as ``np.histogram`` bins them. An image with a
     NaN or infinite pixel gets NaN counts."""
-    n, rows, cols, _ = rgb.shape
+    over_rows(rgb.shape[0], rgb.size * 4, _hue_histograms_rows, rgb, edges, float(xmax), counts)
+
+
+@numba.njit(nogil=True, cache=True)
+def _hue_histograms_rows(start, stop, rgb, edges, xmax, counts):
+    _, rows, cols, _ = rgb.shape
     nbin = edges.shape[0] - 1
     width = (edges[nbin] - edges[0]) / nbin
-    for im in numba.prange(n):
-        counts[im] = 0.0
+    for im in range(start, stop):
+        for b in range(nbin):
+            counts[im, b] = 0.0
         for r in range(rows):
             for c in range(cols):
                 red = rgb[im, r, c, 0] / xmax
@@ -277,14 +370,18 @@ def hue_histograms(rgb, edges, xmax, counts):
                 counts[im, k] += 1.0
 
 
-@numba.njit(parallel=True, fastmath={"reassoc", "contract"}, cache=True)
 def pair_sq_distances(X, Y, rows, cols, out):
     """``out[p] = Σ (X[rows[p]] − Y[cols[p]])²`` for a list of pairs, in the inputs' float64.
 
     The exact re-ranking of screened k-NN candidates. Any summation order keeps the sum
     within its error bound (``γ_{d+2}`` relative), and integer data stay exact.
     """
-    for p in numba.prange(rows.shape[0]):
+    over_rows(rows.shape[0], rows.shape[0] * X.shape[1], _pair_sq_rows, X, Y, rows, cols, out)
+
+
+@numba.njit(nogil=True, fastmath={"reassoc", "contract"}, cache=True)
+def _pair_sq_rows(start, stop, X, Y, rows, cols, out):
+    for p in range(start, stop):
         x, y = X[rows[p]], Y[cols[p]]
         acc = 0.0
         for j in range(x.shape[0]):
@@ -293,7 +390,6 @@ def pair_sq_distances(X, Y, rows, cols, out):
         out[p] = acc
 
 
-@numba.njit(parallel=True, cache=True)
 def screen_candidates(S, y_norms, x_norms, slack, widen, out_cols, counts):
     """The certified screen's candidates of each row, in two passes over the row.
 
@@ -304,10 +400,18 @@ def screen_candidates(S, y_norms, x_norms, slack, widen, out_cols, counts):
     ``s − slack`` is at most the threshold, up to ``out_cols.shape[1]`` of them, and leaves
     their number (which may be larger) in ``counts[i]``.
     """
-    n, m = S.shape
-    for i in numba.prange(n):
+    args = (S, y_norms, x_norms, slack, widen, out_cols, counts)
+    over_rows(S.shape[0], S.size, _screen_candidates_rows, *args)
+
+
+@numba.njit(nogil=True, cache=True)
+def _screen_candidates_rows(start, stop, S, y_norms, x_norms, slack, widen, out_cols, counts):
+    m = S.shape[1]
+    for i in range(start, stop):
         k = counts[i]
-        best = np.full(k, np.float32(np.inf))
+        best = np.empty(k, dtype=np.float32)
+        for p in range(k):
+            best[p] = np.inf
         for j in range(m):
             upper = (S[i, j] + y_norms[j]) + x_norms[i] + slack[j]
             if upper < best[k - 1]:
@@ -330,24 +434,30 @@ def screen_candidates(S, y_norms, x_norms, slack, widen, out_cols, counts):
         counts[i] = found
 
 
-@numba.njit(inline="always")
+@numba.njit(cache=True)
 def _exact_difference(a, b, c):
     """Whether ``c = fl(a − b)`` is the exact difference (TwoSum's error term is zero)."""
     bb = c - a
     return (a - (c - bb)) + (-b - bb) == 0.0
 
 
-@numba.njit(parallel=True, cache=True)
 def lower_reference(Y, mean, lowered, norms, integer_limit, flags):
     """The screen's copy of a prepared reference in one pass: ``lowered = −2 c'`` with
     ``c' = float32(c)`` and ``c = Y − mean`` (as the GEMM layout centres), ``norms = ‖c'‖²`` in
     float64 (float32 squares are exact there). ``flags[0]``: ``Y`` is integer-valued within
     ``±integer_limit`` (direct float64 sums of its distances are exact); ``flags[1]``: every
     ``c`` is exactly ``Y − mean`` and exactly a float32 (the copy loses nothing)."""
-    m, d = lowered.shape
-    integral = np.ones(m, dtype=np.bool_)
-    exact = np.ones(m, dtype=np.bool_)
-    for i in numba.prange(m):
+    m = lowered.shape[0]
+    integral, exact = np.ones(m, dtype=np.bool_), np.ones(m, dtype=np.bool_)
+    args = (Y, mean, lowered, norms, float(integer_limit), integral, exact)
+    over_rows(m, Y.size, _lower_reference_rows, *args)
+    flags[0], flags[1] = integral.all(), exact.all()
+
+
+@numba.njit(nogil=True, cache=True)
+def _lower_reference_rows(start, stop, Y, mean, lowered, norms, integer_limit, integral, exact):
+    d = lowered.shape[1]
+    for i in range(start, stop):
         acc = 0.0
         whole = True
         kept = True
@@ -364,17 +474,25 @@ def lower_reference(Y, mean, lowered, norms, integer_limit, flags):
         norms[i] = acc
         integral[i] = whole
         exact[i] = kept
-    flags[0] = integral.all()
-    flags[1] = exact.all()
 
 
-@numba.njit(parallel=True, cache=True)
 def lower_queries(X, mean, lowered, norms):
     """Queries for the screen: ``lowered = float32(X − mean)``, ``norms`` its squared norms
     in float64. Returns whether ``X − mean`` was exact and exactly a float32."""
-    n, d = X.shape
-    lost = np.zeros(n, dtype=np.int64)
-    for i in numba.prange(n):
+    lost = np.zeros(X.shape[0], dtype=np.int64)
+
+    def rows(start, stop):
+        _lower_queries_rows(start, stop, X, mean, lowered, lost)
+        _sq_norms32_rows(start, stop, lowered, norms)
+
+    over_rows(X.shape[0], X.size, rows)
+    return lost.max() == 0
+
+
+@numba.njit(nogil=True, cache=True)
+def _lower_queries_rows(start, stop, X, mean, lowered, lost):
+    d = X.shape[1]
+    for i in range(start, stop):
         flag = 0  # an integer OR: the loop vectorises (no fastmath near TwoSum)
         for j in range(d):
             x, m = X[i, j], mean[j]
@@ -384,16 +502,14 @@ def lower_queries(X, mean, lowered, norms):
             bb = c - x  # TwoSum: the rounding error of x − m is exactly this expression
             flag |= ((x - (c - bb)) + (-m - bb) != 0.0) | (np.float64(low) != c)
         lost[i] = flag
-    _sq_norms32(lowered, norms)
-    return lost.max() == 0
 
 
-@numba.njit(parallel=True, fastmath={"reassoc", "contract"}, cache=True)
-def _sq_norms32(lowered, norms):
+@numba.njit(nogil=True, fastmath={"reassoc", "contract"}, cache=True)
+def _sq_norms32_rows(start, stop, lowered, norms):
     """Squared norms in float64 of float32 rows (each square exact; any summation order
     stays within the screen's bound, which counts float64 roundings of the norms)."""
-    n, d = lowered.shape
-    for i in numba.prange(n):
+    d = lowered.shape[1]
+    for i in range(start, stop):
         acc = 0.0
         for j in range(d):
             wide = np.float64(lowered[i, j])
@@ -401,13 +517,18 @@ def _sq_norms32(lowered, norms):
         norms[i] = acc
 
 
-@numba.njit(parallel=True, fastmath={"reassoc", "contract"}, cache=True)
 def pair_sq_distances_lowered(A, B, rows, cols, out):
     """:func:`pair_sq_distances` from exact float32 copies: ``A`` the centred queries,
     ``B`` the centred reference times −2. Each difference ``a + b/2`` is the same float64
     number as the original rows' difference, so the sums are those of the original rows,
     read at half the memory traffic."""
-    for p in numba.prange(rows.shape[0]):
+    work = rows.shape[0] * A.shape[1]
+    over_rows(rows.shape[0], work, _pair_sq_lowered_rows, A, B, rows, cols, out)
+
+
+@numba.njit(nogil=True, fastmath={"reassoc", "contract"}, cache=True)
+def _pair_sq_lowered_rows(start, stop, A, B, rows, cols, out):
+    for p in range(start, stop):
         a, b = A[rows[p]], B[cols[p]]
         acc = 0.0
         for j in range(a.shape[0]):
