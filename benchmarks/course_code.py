@@ -4,6 +4,9 @@ of it); the feature functions and the 2021–2026 net come from the test suite's
 
 from __future__ import annotations
 
+import os
+import pickle
+
 import numpy as np
 
 from tests.course_2025 import PlainNet
@@ -23,6 +26,7 @@ __all__ = [
     "extract_features",
     "grad_check_sparse",
     "hog_feature",
+    "load_CIFAR10",
     "relu_forward",
     "sgd_step",
     "softmax_loss",
@@ -31,6 +35,21 @@ __all__ = [
     "svm_loss_naive",
     "svm_loss_vectorized",
 ]
+
+
+def load_CIFAR_batch(filename):
+    """The course's loader of one batch (a Python 2 pickle, read as latin-1)."""
+    with open(filename, "rb") as f:
+        datadict = pickle.load(f, encoding="latin1")
+    X = datadict["data"].reshape(10000, 3, 32, 32).transpose(0, 2, 3, 1).astype("float")
+    return X, np.array(datadict["labels"])
+
+
+def load_CIFAR10(ROOT):
+    batches = [load_CIFAR_batch(os.path.join(ROOT, f"data_batch_{b}")) for b in range(1, 6)]
+    xs, ys = zip(*batches, strict=True)
+    Xte, Yte = load_CIFAR_batch(os.path.join(ROOT, "test_batch"))
+    return np.concatenate(xs), np.concatenate(ys), Xte, Yte
 
 
 class KNearestNeighbor:

@@ -11,6 +11,7 @@ Examples
 array([[5.]])
 """
 
+from . import _warmup
 from ._backend import (
     Backend,
     BackendUnavailableError,
@@ -30,6 +31,7 @@ from ._config import (
 )
 from ._training import DivergenceWarning
 from ._version import __version__
+from ._warmup import warmup
 from .neighbors import kneighbors, pairwise_distances
 from .saved import save_folder, set_save_folder
 
@@ -52,5 +54,8 @@ __all__ = [
     "set_working_memory",
     "to_numpy",
     "use",
+    "warmup",
     "working_memory",
 ]
+
+_warmup.start_in_background()  # see fastvr._warmup; FASTVR_WARMUP=off turns it off

@@ -1,4 +1,5 @@
-"""The ``fastvr`` command: ``fastvr bench`` (k-NN speed report) and ``fastvr info``."""
+"""The ``fastvr`` command: ``demo`` (the whole assignment on bundled data), ``bench`` (the
+k-NN speed report), ``info`` (what fastvr sees) and ``warmup`` (compile the kernels now)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict
 
-from . import __version__
+from . import __version__, _warmup
 from ._backend import BACKEND_NAMES, BackendUnavailableError, backend, cuda_device_count
 from ._config import get_working_memory
 
@@ -61,6 +62,7 @@ def info() -> dict:
         "backend (auto or FASTVR_BACKEND)": selected,
         "CUDA devices": _gpus() or "none",
         "kernel threads": thread_count(),
+        "kernel warm-up (FASTVR_WARMUP)": f"{_warmup.setting()}, {_warmup.status()}",
         "working memory": f"{get_working_memory():.0f} MiB",
         "packages": _versions(),
     }
@@ -122,6 +124,19 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_warmup(args: argparse.Namespace) -> int:
+    import numba
+
+    from ._warmup import warmup
+
+    start = time.perf_counter()
+    for name, seconds in warmup().items():
+        print(f"  {name:<34} {seconds:6.2f} s", flush=True)
+    where = numba.config.CACHE_DIR or "next to fastvr's kernels (or Numba's user cache folder)"
+    print(f"kernels ready in {time.perf_counter() - start:.2f} s; Numba's cache: {where}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fastvr", description="CS231n Assignment 1, fast on numpy and CuPy."
@@ -180,6 +195,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     info_cmd.add_argument("--json", action="store_true", help="print JSON")
     info_cmd.set_defaults(run=_cmd_info)
+
+    warmup_cmd = commands.add_parser(
+        "warmup",
+        help="compile the CPU kernels now (e.g. in a setup cell or an image build)",
+        description="Compile every CPU kernel the course's notebooks call, or load it from "
+        "Numba's on-disk cache, and say what each group took. import fastvr does the same in "
+        "a background thread (FASTVR_WARMUP=off turns that off).",
+    )
+    warmup_cmd.set_defaults(run=_cmd_warmup)
     return parser
 
 

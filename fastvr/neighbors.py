@@ -112,6 +112,12 @@ def build_index(
     return index
 
 
+def rows_index(Y: Any, place: Placement, metric: str) -> Index:
+    """An index of validated, placed rows ``Y`` as they are, for the loop paths: they read
+    the rows and need no preparation (:func:`build_index` prepares for the other paths)."""
+    return Index(place, _dist.Reference(Y, None), metric)
+
+
 def common_dtype(X: Any, Y: Any, xp: ModuleType) -> tuple[Any, Any]:
     """Both arrays in their common floating dtype (float32 with float64 gives float64)."""
     dtype = xp.result_type(X.dtype, Y.dtype)

@@ -194,3 +194,33 @@ def test_device_queries_of_a_model_fitted_from_host_data_stay_on_the_device(host
     outputs = (knn.predict(T, k=3), *knn.kneighbors(T, k=2), knn.compute_distances_no_loops(T))
     assert [library_name(out) for out in outputs] == [host_backend] * 4
     np.testing.assert_array_equal(fastvr.to_numpy(outputs[0]), knn.predict(X[:5], k=3))
+
+
+def test_train_only_remembers_and_the_index_is_built_once_when_first_needed(rng, monkeypatch):
+    """train costs what the course's costs; the first query that needs the index builds it,
+    the later ones reuse it, and the loop paths never need it."""
+    import fastvr.neighbors
+    from fastvr import _warmup
+
+    _warmup.wait()  # its own k-NN would count too
+    built = []
+    build_index = fastvr.neighbors.build_index
+    monkeypatch.setattr(
+        fastvr.neighbors, "build_index", lambda *a, **k: built.append(1) or build_index(*a, **k)
+    )
+    X, y = rng.integers(0, 256, (60, 12)).astype(float), rng.integers(0, 3, 60)
+    knn = KNearestNeighbor()
+    knn.train(X, y)
+    assert built == []
+    two = knn.compute_distances_two_loops(X[:4])
+    one = knn.compute_distances_one_loop(X[:4])
+    assert built == []
+    np.testing.assert_allclose(two, distances_loop(X[:4], X), rtol=1e-12)
+    np.testing.assert_array_equal(one, two)
+    labels = knn.predict(X[:9], k=3)
+    knn.predict(X[:9], k=5)
+    np.testing.assert_allclose(knn.compute_distances_no_loops(X[:4]), two, rtol=1e-12)
+    knn.kneighbors(X[:2], k=2)
+    assert built == [1]
+    expected = knn_predict_loop(distances_loop(X[:9], X), y, 3)
+    np.testing.assert_array_equal(labels, expected)

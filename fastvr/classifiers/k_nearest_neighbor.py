@@ -19,13 +19,27 @@ from ..ops.neighbors import smallest_k, vote
 
 @dataclass(frozen=True)
 class _Fitted:
-    index: _nb.Index
+    """What ``train`` remembers: the validated data on its device, and its labels as codes.
+
+    The search index (centring, and the screen or the GEMM layout) is built by the first
+    query that needs it and kept: ``train`` costs what the course's costs, and a model that
+    only ever computes loop distances never builds one."""
+
+    X: Any
+    place: Placement
+    metric: str
     classes: Any  # sorted distinct labels
     codes: Any  # y_train as positions in ``classes``
 
-    @property
-    def place(self) -> Placement:
-        return self.index.place
+    @functools.cached_property
+    def index(self) -> _nb.Index:
+        return _nb.build_index(self.X, self.place, self.metric)
+
+    def for_method(self, method: str) -> _nb.Index:
+        """The index a distance ``method`` needs: the loops read the bare rows."""
+        if method == "vectorized" or "index" in self.__dict__:
+            return self.index
+        return _nb.rows_index(self.X, self.place, self.metric)
 
 
 class KNearestNeighbor:
@@ -76,12 +90,11 @@ class KNearestNeighbor:
         place = placement_for(X, y)
         X = check_samples(X, "X", place, products=False)  # centred (copied) before any product
         y = check_labels(y, "y", X.shape[0], place)
-        index = _nb.build_index(X, place, self.metric)
         with place.active():
             classes, codes = place.xp.unique_inverse(y)
         # Assign only once everything has succeeded: a failed train leaves the model as it was.
         self.X_train, self.y_train = X, y
-        self._fitted = _Fitted(index, classes, codes)
+        self._fitted = _Fitted(X, place, self.metric, classes, codes)
 
     def predict(self, X: Any, k: int = 1, num_loops: int = 0) -> Any:
         """Predict labels for test data ``X`` (num_test, D) by a vote of ``k`` neighbours.
@@ -107,9 +120,9 @@ class KNearestNeighbor:
             )
         else:
             method = "one_loop" if num_loops == 1 else "two_loops"
-            dists = _nb.distances(X, fitted.index, method=method, squared=True)
+            dists = _nb.distances(X, fitted.for_method(method), method=method, squared=True)
             with fitted.place.active():
-                _, idx = smallest_k(dists, k, xp=fitted.index.xp)
+                _, idx = smallest_k(dists, k, xp=fitted.place.xp)
         return place.give_back(self._vote(idx, fitted))
 
     def kneighbors(self, X: Any, k: int = 1) -> tuple[Any, Any]:
@@ -132,7 +145,7 @@ class KNearestNeighbor:
         if isinstance(fitted, _dask.TrainedChunks):
             return fitted.kneighbors(X, k, self.working_memory)
         if _dask.is_dask(X):  # lazily, block by block against the in-memory training set
-            dtype = fitted.index.ref.Y.dtype
+            dtype = fitted.X.dtype
             X = _dask.queries(X, self._n_features())
             task = functools.partial(self.kneighbors, k=k)
             return _dask.per_block(X, task, k, (dtype, np.int64))
@@ -160,7 +173,7 @@ class KNearestNeighbor:
             return self._predict_labels_dask(dists, k, fitted)
         place = placement_for(dists, fitted=fitted.place)
         dists = check_samples(dists, "dists", place)
-        num_train = fitted.index.ref.Y.shape[0]
+        num_train = fitted.X.shape[0]
         if dists.shape[1] != num_train:
             raise ValueError(
                 f"dists must have one column per training sample ({num_train}); "
@@ -189,13 +202,13 @@ class KNearestNeighbor:
     def _n_train(fitted: _Fitted | _dask.TrainedChunks) -> int:
         if isinstance(fitted, _dask.TrainedChunks):
             return fitted.n_rows
-        return fitted.index.ref.Y.shape[0]
+        return fitted.X.shape[0]
 
     def _n_features(self) -> int:
         fitted = self._require_fitted()
         if isinstance(fitted, _dask.TrainedChunks):
             return fitted.chunks.n_features
-        return fitted.index.ref.Y.shape[1]
+        return fitted.X.shape[1]
 
     def _check_k(self, k: Any, fitted: _Fitted | _dask.TrainedChunks) -> int:
         return check_int(k, "k", low=1, high=self._n_train(fitted))
@@ -221,9 +234,9 @@ class KNearestNeighbor:
         """This call's placement (results go back as ``X`` came) and ``X`` on the device."""
         place = placement_for(X, fitted=fitted.place)
         X = check_samples(X, "X", place, products=False)  # centred (copied) before any product
-        check_same_features(X, fitted.index.ref.Y, "X", "the training data")
+        check_same_features(X, fitted.X, "X", "the training data")
         # Computed in the training data's dtype: the fitted index is prepared in it.
-        return place, place.xp.astype(X, fitted.index.ref.Y.dtype, copy=False)
+        return place, place.xp.astype(X, fitted.X.dtype, copy=False)
 
     def _distances(self, X: Any, method: str) -> Any:
         fitted = self._require_fitted()
@@ -232,14 +245,14 @@ class KNearestNeighbor:
         if _dask.is_dask(X):  # lazily, block by block against the in-memory training set
             X = _dask.queries(X, self._n_features())
             task = functools.partial(self._distances, method=method)
-            n_train, dtype = self._n_train(fitted), fitted.index.ref.Y.dtype
+            n_train, dtype = self._n_train(fitted), fitted.X.dtype
             return _dask.per_block(X, task, n_train, (dtype,))
         place, X = self._check_test(X, fitted)
-        return place.give_back(_nb.distances(X, fitted.index, method=method))
+        return place.give_back(_nb.distances(X, fitted.for_method(method), method=method))
 
     @staticmethod
     def _vote(idx: Any, fitted: _Fitted) -> Any:
-        xp = fitted.index.xp
+        xp = fitted.place.xp
         with fitted.place.active():
             neighbor_codes = take_nd(fitted.codes, idx, xp=xp)
             winners = vote(neighbor_codes, fitted.classes.shape[0], xp=xp)

@@ -1,0 +1,141 @@
+"""Training loops at the course's sizes: fastvr against the course's own numpy code,
+interleaved in one process from the same seed (issue 22's per-step overhead).
+
+Run::
+
+    python benchmarks/per_step.py            # 3 alternations of each loop
+    python benchmarks/per_step.py --rounds 5
+
+Every loop is the course's setting: 49,000 CIFAR-shaped float64 rows (3073 with the bias
+column for the linear classifiers, 3072 for the nets), batch 200, 10 classes, hidden 50
+(2019/2020 ``TwoLayerNet.train``) or 100 (2021–2026 ``Solver`` with the course's
+``TwoLayerNet``, one epoch: 245 steps and the Solver's accuracy checks). The two sides take
+turns, each round both from ``np.random.seed(0)``; the table gives the median time of each
+and the ratio course / fastvr (above 1: fastvr is faster), and checks the losses agree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from benchmarks import course_code as course
+from fastvr.classifiers import LinearSVM, Softmax
+from fastvr.classifiers.fc_net import TwoLayerNet as FcTwoLayerNet
+from fastvr.classifiers.neural_net import TwoLayerNet
+from fastvr.solver import Solver
+from tests.course_2025 import PlainNet, course_solver, sgd
+
+NUM_TRAIN, NUM_VAL, DIM, CLASSES, BATCH = 49_000, 1_000, 3072, 10, 200
+
+
+def cifar_like(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Centred pixels as the notebooks prepare them (float64), and labels."""
+    X = rng.integers(0, 256, (NUM_TRAIN + NUM_VAL, DIM)).astype(np.float64)
+    X -= X[:NUM_TRAIN].mean(axis=0)
+    y = rng.integers(0, CLASSES, NUM_TRAIN + NUM_VAL)
+    return X[:NUM_TRAIN], y[:NUM_TRAIN], X[NUM_TRAIN:], y[NUM_TRAIN:]
+
+
+def pairs(iters: int) -> dict[str, tuple[Callable[[], list], Callable[[], list]]]:
+    """(fastvr, course) loop of each group; each returns its loss history."""
+    rng = np.random.default_rng(231)
+    X, y, X_val, y_val = cifar_like(rng)
+    X_bias = np.hstack([X, np.ones((NUM_TRAIN, 1))])
+    linear = {"learning_rate": 1e-7, "reg": 2.5e4, "num_iters": iters, "batch_size": BATCH}
+    net = {"num_iters": iters, "batch_size": BATCH, "learning_rate": 1e-4, "reg": 0.25}
+    data = {"X_train": X, "y_train": y, "X_val": X_val, "y_val": y_val}
+
+    def seeded(fn: Callable[[], list]) -> Callable[[], list]:
+        def run() -> list:
+            np.random.seed(0)
+            return fn()
+
+        return run
+
+    def fastvr_solver() -> list:
+        model = FcTwoLayerNet(DIM, 100, CLASSES, weight_scale=1e-3, reg=0.0)
+        solver = Solver(
+            model,
+            data,
+            update_rule="sgd",
+            optim_config={"learning_rate": 1e-4},
+            lr_decay=0.95,
+            num_epochs=1,
+            batch_size=BATCH,
+            verbose=False,
+        )
+        solver.train()
+        return solver.loss_history
+
+    def course_solver_loop() -> list:
+        model = PlainNet([DIM, 100, CLASSES], weight_scale=1e-3)
+        history, _, _ = course_solver(
+            model, data, sgd, {"learning_rate": 1e-4}, 0.95, BATCH, 1, 1000, None
+        )
+        return history
+
+    return {
+        "LinearSVM.train": (
+            seeded(lambda: LinearSVM().train(X_bias, y, **linear)),
+            seeded(
+                lambda: course.LinearClassifier(course.svm_loss_vectorized).train(
+                    X_bias, y, **linear
+                )
+            ),
+        ),
+        "Softmax.train": (
+            seeded(lambda: Softmax().train(X_bias, y, **linear)),
+            seeded(
+                lambda: course.LinearClassifier(course.softmax_loss_vectorized).train(
+                    X_bias, y, **linear
+                )
+            ),
+        ),
+        "TwoLayerNet.train (2019/2020, H 50)": (
+            seeded(
+                lambda: TwoLayerNet(DIM, 50, CLASSES).train(X, y, X_val, y_val, **net)[
+                    "loss_history"
+                ]
+            ),
+            seeded(
+                lambda: course.TwoLayerNet(DIM, 50, CLASSES).train(X, y, X_val, y_val, **net)[
+                    "loss_history"
+                ]
+            ),
+        ),
+        "Solver.train (2021–2026 TwoLayerNet, H 100)": (
+            seeded(fastvr_solver),
+            seeded(course_solver_loop),
+        ),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--iters", type=int, default=490, help="steps per loop (2 epochs)")
+    args = parser.parse_args(argv)
+    print(f"{args.iters} steps each, batch {BATCH}, median of {args.rounds} interleaved rounds")
+    print("| loop | fastvr | course | course / fastvr | same losses |")
+    print("|---|---:|---:|---:|---|")
+    for name, (ours, theirs) in pairs(args.iters).items():
+        times: dict[str, list[float]] = {"fastvr": [], "course": []}
+        histories = {}
+        for _ in range(args.rounds):
+            for side, fn in (("fastvr", ours), ("course", theirs)):
+                start = time.perf_counter()
+                histories[side] = fn()
+                times[side].append(time.perf_counter() - start)
+        a, b = (statistics.median(times[s]) for s in ("fastvr", "course"))
+        same = np.allclose(histories["fastvr"], histories["course"], rtol=1e-9, atol=0)
+        print(f"| {name} | {a:.3f} s | {b:.3f} s | {b / a:.2f}x | {same} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

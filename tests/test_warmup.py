@@ -1,0 +1,137 @@
+"""The kernels' warm-up (fastvr._warmup): what it compiles, and that it never changes an
+answer, the random state, a forked child or a multiprocessing worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+# Each script runs in a fresh process with an empty Numba cache: what a new Colab session has.
+_SIGNATURES_AFTER_WARMUP = """
+import json
+import numpy as np
+import fastvr
+from fastvr.kernels import cpu
+
+def compiled():
+    return {name: len(k.signatures) for name, k in vars(cpu).items() if hasattr(k, "signatures")}
+
+fastvr.warmup()
+before = compiled()
+rng = np.random.default_rng(0)
+X = rng.integers(0, 256, (300, 48)).astype(np.float64)
+y = rng.integers(0, 10, 300)
+from fastvr.classifiers import KNearestNeighbor
+from fastvr.classifiers.linear_svm import svm_loss_naive
+from fastvr.classifiers.softmax import softmax_loss_naive
+from fastvr.features import color_histogram_hsv, extract_features, hog_feature
+knn = KNearestNeighbor()
+knn.train(X[:250], y[:250])
+knn.compute_distances_two_loops(X[250:])
+knn.compute_distances_one_loop(X[250:])
+knn.predict_labels(knn.compute_distances_no_loops(X[250:]), k=1)
+for k in (1, 5, 10):
+    knn.predict(X[250:], k=k)
+W = rng.standard_normal((48, 10)) * 1e-4
+svm_loss_naive(W, X - X.mean(axis=0), y, 5e-6)
+softmax_loss_naive(W, X - X.mean(axis=0), y, 5e-6)
+imgs = X[:12].reshape(12, 4, 4, 3).repeat(8, axis=1).repeat(8, axis=2)
+extract_features(imgs, [hog_feature, lambda im: color_histogram_hsv(im, nbin=10)])
+extract_features(imgs, [hog_feature])
+print(json.dumps({"before": before, "after": compiled()}))
+"""
+
+
+def _python(code: str, tmp_path, **env: str) -> subprocess.CompletedProcess:
+    environ = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), **env}
+    return subprocess.run(
+        [sys.executable, "-c", code], env=environ, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.mark.slow
+def test_warmup_compiles_every_kernel_a_course_notebook_calls(tmp_path):
+    out = _python(_SIGNATURES_AFTER_WARMUP, tmp_path, FASTVR_WARMUP="off")
+    assert out.returncode == 0, out.stderr
+    counts = json.loads(out.stdout.splitlines()[-1])
+    new = {k: v for k, v in counts["after"].items() if v != counts["before"].get(k, 0)}
+    assert new == {}, f"compiled after the warm-up: {new}"
+    assert counts["before"]["_two_loops_tiles"] == 1  # one signature, no spare ones
+
+
+def test_background_warmup_runs_without_touching_numpy_random(tmp_path):
+    code = (
+        "import numpy as np\n"
+        "np.random.seed(0)\n"
+        "import fastvr, fastvr._warmup as w\n"
+        "started = w.status()\n"
+        "assert w.wait(240)\n"
+        "print(started, w.status(), np.random.rand())\n"
+    )
+    out = _python(code, tmp_path)
+    assert out.returncode == 0, out.stderr
+    import numpy as np
+
+    np.random.seed(0)
+    assert out.stdout.split() == ["running", "done", repr(np.random.rand())]
+
+
+@pytest.mark.parametrize(("value", "status"), [("off", "off"), ("0", "off"), ("", "done")])
+def test_the_environment_variable_turns_it_off_and_empty_means_the_default(tmp_path, value, status):
+    code = "import fastvr, fastvr._warmup as w\nw.wait(240)\nprint(w.status())"
+    out = _python(code, tmp_path, FASTVR_WARMUP=value)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == status
+
+
+def test_an_unknown_value_warns_naming_the_variable_and_its_values(tmp_path):
+    code = "import fastvr, fastvr._warmup as w\nprint(w.status())"
+    out = _python(code, tmp_path, FASTVR_WARMUP="bogus")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "off"
+    assert "FASTVR_WARMUP='bogus' is not one of 'background', 'off'" in out.stderr
+
+
+def test_a_child_forked_during_the_warmup_compiles_and_exits(tmp_path):
+    """Forked while the thread compiles: the child must not inherit a held compiler lock."""
+    code = (
+        "import os, time, numpy as np\n"
+        "import fastvr, fastvr._warmup as w\n"
+        "from fastvr.classifiers.softmax import softmax_loss_naive\n"
+        "time.sleep(0.5)  # the thread is compiling by now\n"
+        "assert w.status() == 'running'\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    W, X, y = np.zeros((3, 2)), np.ones((4, 3)), np.zeros(4, int)\n"
+        "    loss, _ = softmax_loss_naive(W, X, y, 0.0)\n"
+        "    os._exit(0 if abs(loss - np.log(2)) < 1e-12 else 1)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "print(os.waitstatus_to_exitcode(status))\n"
+    )
+    out = _python(code, tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "0"
+
+
+def test_no_warmup_in_multiprocessing_workers(tmp_path):
+    code = (
+        "import multiprocessing as mp\n"
+        "def status():\n"
+        "    import fastvr._warmup as w\n"
+        "    return w.status()\n"
+        "if __name__ == '__main__':\n"
+        "    with mp.get_context('spawn').Pool(1) as pool:\n"
+        "        print(pool.apply(status))\n"
+    )
+    script = tmp_path / "workers.py"
+    script.write_text(code)
+    environ = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    out = subprocess.run(
+        [sys.executable, str(script)], env=environ, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "off"
