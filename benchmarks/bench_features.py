@@ -42,7 +42,7 @@ def test_fastvr_functions_per_image(benchmark):
 
 
 def test_course_code_per_image(benchmark):
-    from tests.test_features import course_color_histogram_hsv, course_hog_feature
+    from tests.oracles import course_color_histogram_hsv, course_hog_feature
 
     fns = [course_hog_feature, lambda im: course_color_histogram_hsv(im, nbin=10)]
     _group(benchmark)

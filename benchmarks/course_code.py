@@ -10,10 +10,10 @@ import pickle
 import numpy as np
 
 from tests.course_2025 import PlainNet
+from tests.oracles import course_color_histogram_hsv as color_histogram_hsv
+from tests.oracles import course_hog_feature as hog_feature
 from tests.oracles import softmax_loss_loop as softmax_loss_naive
 from tests.oracles import svm_loss_loop as svm_loss_naive
-from tests.test_features import course_color_histogram_hsv as color_histogram_hsv
-from tests.test_features import course_hog_feature as hog_feature
 
 __all__ = [
     "KNearestNeighbor",
@@ -126,17 +126,21 @@ class LinearClassifier:
     def __init__(self, loss_fn):
         self.W, self.loss_fn = None, loss_fn
 
-    def train(self, X, y, learning_rate=1e-3, reg=1e-5, num_iters=100, batch_size=200):
+    def train(
+        self, X, y, learning_rate=1e-3, reg=1e-5, num_iters=100, batch_size=200, verbose=False
+    ):
         num_train, dim = X.shape
         num_classes = np.max(y) + 1
         if self.W is None:
             self.W = 0.001 * np.random.randn(dim, num_classes)
         loss_history = []
-        for _ in range(num_iters):
+        for it in range(num_iters):
             idx = np.random.choice(num_train, batch_size, replace=True)
             loss, grad = self.loss_fn(self.W, X[idx], y[idx], reg)
             loss_history.append(loss)
             self.W -= learning_rate * grad
+            if verbose and it % 100 == 0:
+                print(f"iteration {it} / {num_iters}: loss {loss:f}")
         return loss_history
 
     def predict(self, X):

@@ -3,20 +3,30 @@
 A Numba kernel is compiled on its first call, and even with Numba's on-disk cache warm the
 first kernel of a process costs ~0.4 s (Numba's own start-up). On a fresh machine (every
 Colab session) the course's first cells would wait seconds for compilers. So
-``import fastvr`` starts one background thread that runs each kernel once, on tiny data,
-through the same public calls a notebook makes (so the signatures compiled are the ones the
-notebook needs), in the order the notebooks need them: k-NN, the naive losses, the
-features. It usually finishes while the notebook loads its data; a call that needs a kernel
-still being compiled waits for it (Numba's compiler lock), so answers never depend on it.
+``import fastvr`` starts one background thread that:
+
+1. starts a Python process at the lowest CPU priority and waits for it: that process
+   compiles every kernel missing from Numba's cache into it (with the cache warm it only
+   loads them, about a second of the other core). Compiling in a thread of the notebook's
+   own process took the interpreter lock from the notebook's cells for seconds (measured:
+   the example notebooks' Python-heavy cells ran up to 4x slower meanwhile);
+2. then loads the kernels from the cache into this process (~0.5 s).
+
+Each kernel runs once on tiny data, through the calls a notebook makes (so the
+signatures compiled are the ones the notebook needs): the naive losses, k-NN, the features.
+A call that needs a kernel before it is ready compiles or loads it itself, as without the
+warm-up: answers never depend on it.
 
 ``FASTVR_WARMUP=off`` (or ``0``) turns it off; it is off in processes started by
 ``multiprocessing`` (Dask workers compile what their tasks call). :func:`warmup` does the
-same work in the caller's thread and reports what each step cost (``fastvr warmup``).
+work in the caller's thread and reports what each step cost (``fastvr warmup``).
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 import warnings
@@ -32,19 +42,26 @@ _failure: BaseException | None = None
 def _knn() -> None:
     import numpy as np
 
+    from ._config import screening
     from .classifiers import KNearestNeighbor
+    from .kernels import cpu
 
-    # integer-valued rows with a duplicate: the GEMM path refines a zero distance exactly
+    # Tiny data takes numpy's paths where large data takes compiled ones (the screen, the
+    # top-k scan, the exact pair sums): those are forced, or called directly with the
+    # argument types the large calls pass.
     X = (np.arange(96, dtype=np.float64).reshape(12, 8) * 7) % 11
-    X[5] = X[2]
     y = np.arange(12) % 3
     knn = KNearestNeighbor()
     knn.train(X, y)
     knn.compute_distances_two_loops(X[:3])
     knn.compute_distances_one_loop(X[:3])
-    knn.predict_labels(knn.compute_distances_no_loops(X[:3]), k=2)
-    knn.predict(X[:3] + 0.5, k=2)  # the screen, re-ranked from exact float32 copies
-    knn.predict(X[:3] / 3, k=2)  # the screen, re-ranked from the float64 rows
+    D = knn.compute_distances_no_loops(X[:3])
+    cpu.smallest_k(D, np.empty((3, 2)), np.empty((3, 2), dtype=np.int64))
+    pairs = np.arange(3, dtype=np.int64)
+    cpu.pair_sq_distances(X, X, pairs, pairs, np.empty(3))
+    with screening(True):
+        knn.predict(X[:3] + 0.5, k=2)  # re-ranked from exact float32 copies
+        knn.predict(X[:3] / 3, k=2)  # re-ranked from the float64 rows
 
 
 def _losses() -> None:
@@ -62,16 +79,19 @@ def _losses() -> None:
 def _features() -> None:
     import numpy as np
 
-    from .features import color_histograms_hsv, hog_features
+    from .features import GRAY_WEIGHTS
+    from .kernels import cpu
 
     imgs = (np.arange(2 * 16 * 16 * 3, dtype=np.float64).reshape(2, 16, 16, 3) * 37) % 256
-    hog_features(imgs)
-    color_histograms_hsv(imgs, nbin=10)
+    cpu.hog_cells(imgs, np.asarray(GRAY_WEIGHTS), np.empty((2, 2, 2, 9)))
+    cpu.hue_histograms(imgs, np.linspace(0, 255, 11), 255.0, np.empty((2, 10)))
 
 
+# The order: what a notebook needs first (the k-NN loops) is what a notebook run from top to
+# bottom compiles itself before the warm-up could; the warm-up starts with what comes next.
 STEPS: dict[str, Callable[[], None]] = {
-    "k-NN (distances, top-k, screen)": _knn,
     "naive SVM and softmax losses": _losses,
+    "k-NN (distances, top-k, screen)": _knn,
     "HOG and hue histograms": _features,
 }
 
@@ -140,6 +160,12 @@ def _run_quietly() -> None:
     that needs the kernel compiles it again and raises where the caller sees it."""
     global _failure
     try:
+        _compile_in_another_process()
+        # Numba's modules import each other in cycles: two threads importing them at once can
+        # leave one with a half-initialised module. fastvr imports Numba only through its
+        # kernels module, whose import lock lets one thread in at a time.
+        from .kernels import cpu  # noqa: F401
+
         _hold_compiler_across_fork()
         warmup()
     except BaseException as error:
@@ -170,6 +196,19 @@ def wait(timeout: float | None = None) -> bool:
     return _thread is None or not _thread.is_alive()
 
 
+def _compile_in_another_process() -> None:
+    """A Python process that compiles everything into the cache, waited for."""
+    env = {**os.environ, ENV: "off"}  # the child must not start a warm-up of its own
+    subprocess.run(
+        [sys.executable, "-c", f"import {__name__}; {__name__}.compile_yielding()"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,  # a failure shows where the kernel is next called
+    )
+
+
 def _hold_compiler_across_fork() -> None:
     """A child forked while the thread compiles would inherit Numba's compiler lock held by
     a thread it does not have, and hang at its first compilation: forking waits for the
@@ -179,3 +218,11 @@ def _hold_compiler_across_fork() -> None:
     os.register_at_fork(
         before=lock.acquire, after_in_parent=lock.release, after_in_child=lock.release
     )
+
+
+def compile_yielding() -> None:
+    """The process of step 1: at the lowest priority, so it takes only CPU time nothing
+    else wants; with the cache warm it only loads the kernels (about a second)."""
+    if hasattr(os, "nice"):
+        os.nice(19)
+    warmup()

@@ -55,7 +55,7 @@ class Index:
         """The reference prepared for the certified float32 screen, when the screening
         setting asks for it here (float64 L2 data; ``"auto"``: on numpy), else None."""
         xp = self.xp
-        if not wants_screen(self.place, self.metric, self.ref.Y.dtype):
+        if not wants_screen(self.place, self.metric, self.ref.Y.dtype, self.ref.Y.size):
             return None
         # CuPy multiplies float32 in TF32 under CUPY_TF32=1: the bound must then be TF32's
         tf32 = self.place.library == "cupy" and os.environ.get("CUPY_TF32") == "1"
@@ -71,23 +71,30 @@ class Index:
         return self.screens[precision]
 
 
-def wants_screen(place: Placement, metric: str, dtype: Any) -> bool:
-    """Whether the screening setting asks for the certified screen of data of ``dtype``
-    on ``place`` (see :func:`screen_rule`)."""
+def wants_screen(place: Placement, metric: str, dtype: Any, size: int) -> bool:
+    """Whether the screening setting asks for the certified screen of a reference of
+    ``size`` entries of ``dtype`` on ``place`` (see :func:`screen_rule`)."""
     xp = place.xp
     precision = "float64" if dtype == xp.float64 else "float32" if dtype == xp.float32 else ""
-    return screen_rule(place.library, metric, precision)
+    return screen_rule(place.library, metric, precision, size)
 
 
-def screen_rule(library: str, metric: str, precision: str) -> bool:
-    """Whether L2 k-NN of ``precision`` data on ``library`` is screened: float64 on numpy
-    under ``"auto"`` and anywhere under ``True``; float32 under ``True`` off the host (a
-    GPU's TF32 products; on a CPU nothing is cheaper than SGEMM)."""
+# "auto" screens references of at least this many entries (rows x features): below it the
+# screen saves less than its compiled kernels cost to compile on a fresh machine (a second
+# or two), and the float64 GEMM path needs no compiler (e.g. the bundled digits, 1200 x 64).
+SCREEN_MIN_ENTRIES = 1 << 20
+
+
+def screen_rule(library: str, metric: str, precision: str, size: int) -> bool:
+    """Whether L2 k-NN of a reference of ``size`` entries of ``precision`` data on
+    ``library`` is screened: float64 on numpy under ``"auto"`` (from
+    :data:`SCREEN_MIN_ENTRIES` entries) and anywhere under ``True``; float32 under ``True``
+    off the host (a GPU's TF32 products; on a CPU nothing is cheaper than SGEMM)."""
     setting = _config.get_screening()
     if metric != "l2" or setting is False:
         return False
     if precision == "float64":
-        return setting is True or library == "numpy"
+        return setting is True or (library == "numpy" and size >= SCREEN_MIN_ENTRIES)
     return precision == "float32" and setting is True and library != "numpy"
 
 

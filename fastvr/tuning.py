@@ -95,7 +95,7 @@ def cross_validate_k(
     # Screened (float64 L2): one screen of all rows, each fold's training rows gathered from
     # it; otherwise each fold prepares its own reference.
     shared = None
-    if _nb.wants_screen(place, metric, X.dtype):
+    if _nb.wants_screen(place, metric, X.dtype, X.size):
         shared = _nb.build_index(X, place, metric).screen()
     with place.active():
         classes, codes = xp.unique_inverse(y)

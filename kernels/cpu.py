@@ -59,16 +59,6 @@ def _forget_pool() -> None:  # a forked child has none of its parent's threads
 os.register_at_fork(after_in_child=_forget_pool)
 
 
-@numba.njit(cache=True)
-def _term(diff, l1):
-    return abs(diff) if l1 else diff * diff
-
-
-@numba.njit(cache=True)
-def _finish(acc, l1, squared):
-    return acc if (l1 or squared) else np.sqrt(acc)
-
-
 # Tile sizes for two_loops: a tile of test rows and one of training rows (a few hundred KiB
 # of 3072-feature rows) stay in cache while every pair between them is computed. Without the
 # tiles each test row streams the whole training set from memory and the loop is memory-bound.
@@ -100,8 +90,9 @@ def _two_loops_tiles(start, stop, X, Y, out, l1, squared):
                 for j in range(j0, min(j0 + _TRAIN_TILE, m)):
                     acc = 0.0
                     for k in range(d):
-                        acc += _term(np.float64(X[i, k]) - np.float64(Y[j, k]), l1)
-                    out[i, j] = _finish(acc, l1, squared)
+                        diff = np.float64(X[i, k]) - np.float64(Y[j, k])
+                        acc += abs(diff) if l1 else diff * diff
+                    out[i, j] = acc if (l1 or squared) else np.sqrt(acc)
 
 
 def one_loop(X, YT, out, l1=False, squared=False):
@@ -125,9 +116,10 @@ def _one_loop_rows(start, stop, X, YT, out, l1, squared):
         for k in range(d):
             xik = np.float64(X[i, k])
             for j in range(m):
-                acc[j] += _term(xik - np.float64(YT[k, j]), l1)
+                diff = xik - np.float64(YT[k, j])
+                acc[j] += abs(diff) if l1 else diff * diff
         for j in range(m):
-            out[i, j] = _finish(acc[j], l1, squared)
+            out[i, j] = acc[j] if (l1 or squared) else np.sqrt(acc[j])
 
 
 # Serial on purpose: this runs right after a BLAS product, whose threads are still spinning;
@@ -159,7 +151,6 @@ def smallest_k(D, values, indices):
                 indices[i, pos] = j
 
 
-@numba.njit(nogil=True, cache=True)
 def svm_loss_naive(W, X, y, reg):
     """The course's ``svm_loss_naive``: loops over samples and classes. Returns (loss, dW).
 
@@ -169,88 +160,68 @@ def svm_loss_naive(W, X, y, reg):
     margin, minus their count for the true class); ``dW`` then takes ``X[i]`` times those
     coefficients in one pass, where the course adds ``X[i]`` twice per violated margin.
     """
-    num_train = X.shape[0]
-    num_classes = W.shape[1]
-    dW = np.zeros(W.shape, dtype=np.float64)
-    scores = np.empty(num_classes, dtype=np.float64)
-    coef = np.empty(num_classes, dtype=np.float64)
-    loss = 0.0
-    for i in range(num_train):
-        _scores_of(X, W, i, scores)
-        correct = scores[y[i]]
-        for j in range(num_classes):
-            coef[j] = 0.0
-        for j in range(num_classes):
-            if j == y[i]:
-                continue
-            margin = scores[j] - correct + 1.0
-            if margin > 0:
-                loss += margin
-                coef[j] += 1.0
-                coef[y[i]] -= 1.0
-        _add_outer(X, i, coef, dW)
-    return _average_and_regularise(loss, dW, W, reg, num_train)
+    return naive_linear_loss(W, X, y, reg, False)
 
 
-@numba.njit(nogil=True, cache=True)
 def softmax_loss_naive(W, X, y, reg):
     """The course's ``softmax_loss_naive``: loops over samples and classes. Returns (loss, dW).
 
     Scores are shifted by their maximum before ``exp`` (numerical stability).
     """
-    num_train = X.shape[0]
+    return naive_linear_loss(W, X, y, reg, True)
+
+
+# One compiled function for both losses, written out in full: each separately compiled
+# helper (and Numba's IR inlining, which this replaced) cost a compile of its own.
+@numba.njit(nogil=True, cache=True)
+def naive_linear_loss(W, X, y, reg, softmax):
+    """:func:`svm_loss_naive` (``softmax=False``) or :func:`softmax_loss_naive`."""
+    num_train, dims = X.shape
     num_classes = W.shape[1]
     dW = np.zeros(W.shape, dtype=np.float64)
     scores = np.empty(num_classes, dtype=np.float64)
     coef = np.empty(num_classes, dtype=np.float64)
     loss = 0.0
     for i in range(num_train):
-        _scores_of(X, W, i, scores)
-        top = scores[0]
-        for j in range(1, num_classes):
-            top = max(top, scores[j])
-        for j in range(num_classes):
-            scores[j] -= top
-        total = 0.0
-        for j in range(num_classes):
-            total += np.exp(scores[j])
-        loss += np.log(total) - scores[y[i]]
-        for j in range(num_classes):
-            coef[j] = np.exp(scores[j]) / total - (1.0 if j == y[i] else 0.0)
-        _add_outer(X, i, coef, dW)
-    return _average_and_regularise(loss, dW, W, reg, num_train)
-
-
-# The helpers are plain compiled functions (LLVM inlines them): Numba's own IR inlining
-# (inline="always") multiplied the naive losses' compile time.
-@numba.njit(cache=True)
-def _add_outer(X, i, coef, dW):
-    """``dW += outer(X[i], coef)``, row by row (contiguous in ``dW``)."""
-    for d in range(X.shape[1]):
-        xid = np.float64(X[i, d])
-        for j in range(dW.shape[1]):
-            dW[d, j] += xid * coef[j]
-
-
-@numba.njit(cache=True)
-def _scores_of(X, W, i, scores):
-    """``scores[:] = X[i] @ W``, accumulated in float64."""
-    for j in range(W.shape[1]):
-        scores[j] = 0.0
-    for d in range(X.shape[1]):
-        xid = np.float64(X[i, d])
-        for j in range(W.shape[1]):
-            scores[j] += xid * W[d, j]
-
-
-@numba.njit(cache=True)
-def _average_and_regularise(loss, dW, W, reg, num_train):
-    """The mean data loss plus ``reg * sum(W * W)``, and ``dW / N + 2 reg W`` in W's dtype
-    (scalar loops: array expressions cost more to compile than they save here)."""
-    penalty = 0.0
+        for j in range(num_classes):  # scores = X[i] @ W, accumulated in float64
+            scores[j] = 0.0
+        for d in range(dims):
+            xid = np.float64(X[i, d])
+            for j in range(num_classes):
+                scores[j] += xid * W[d, j]
+        label = y[i]
+        if softmax:
+            top = scores[0]
+            for j in range(1, num_classes):
+                top = max(top, scores[j])
+            for j in range(num_classes):
+                scores[j] -= top
+            total = 0.0
+            for j in range(num_classes):
+                total += np.exp(scores[j])
+            loss += np.log(total) - scores[label]
+            for j in range(num_classes):
+                coef[j] = np.exp(scores[j]) / total - (1.0 if j == label else 0.0)
+        else:
+            correct = scores[label]
+            for j in range(num_classes):
+                coef[j] = 0.0
+            for j in range(num_classes):
+                if j == label:
+                    continue
+                margin = scores[j] - correct + 1.0
+                if margin > 0:
+                    loss += margin
+                    coef[j] += 1.0
+                    coef[label] -= 1.0
+        for d in range(dims):  # dW += outer(X[i], coef), row by row (contiguous in dW)
+            xid = np.float64(X[i, d])
+            for j in range(num_classes):
+                dW[d, j] += xid * coef[j]
+    penalty = 0.0  # reg * sum(W * W); the gradient dW / N + 2 reg W in W's dtype
     grad = np.empty(W.shape, dtype=W.dtype)
     for d in range(W.shape[0]):
-        for j in range(W.shape[1]):
+        for j in range(num_classes):
             w = np.float64(W[d, j])
             penalty += w * w
             grad[d, j] = dW[d, j] / num_train + 2.0 * reg * W[d, j]

@@ -1,4 +1,5 @@
-"""Features against the course's own code (scipy's uniform_filter, matplotlib's rgb_to_hsv)."""
+"""Features against the course's own code (scipy's uniform_filter, matplotlib's rgb_to_hsv;
+in ``tests/oracles.py``)."""
 
 from __future__ import annotations
 
@@ -19,47 +20,7 @@ from fastvr.features import (
 )
 
 from .conftest import placed, to_xp
-
-
-def course_rgb2gray(rgb):
-    return np.dot(rgb[..., :3], [0.299, 0.587, 0.144])
-
-
-def course_hog_feature(im):
-    """The course's hog_feature, verbatim but for the 2-D fix."""
-    from scipy.ndimage import uniform_filter
-
-    image = course_rgb2gray(im) if im.ndim == 3 else np.atleast_2d(im)
-    sx, sy = image.shape
-    orientations = 9
-    cx, cy = (8, 8)
-    gx = np.zeros(image.shape)
-    gy = np.zeros(image.shape)
-    gx[:, :-1] = np.diff(image, n=1, axis=1)
-    gy[:-1, :] = np.diff(image, n=1, axis=0)
-    grad_mag = np.sqrt(gx**2 + gy**2)
-    grad_ori = np.arctan2(gy, (gx + 1e-15)) * (180 / np.pi) + 90
-    n_cellsx = int(np.floor(sx / cx))
-    n_cellsy = int(np.floor(sy / cy))
-    orientation_histogram = np.zeros((n_cellsx, n_cellsy, orientations))
-    for i in range(orientations):
-        temp_ori = np.where(grad_ori < 180 / orientations * (i + 1), grad_ori, 0)
-        temp_ori = np.where(grad_ori >= 180 / orientations * i, temp_ori, 0)
-        cond2 = temp_ori > 0
-        temp_mag = np.where(cond2, grad_mag, 0)
-        orientation_histogram[:, :, i] = uniform_filter(temp_mag, size=(cx, cy))[
-            round(cx / 2) :: cx, round(cy / 2) :: cy
-        ].T
-    return orientation_histogram.ravel()
-
-
-def course_color_histogram_hsv(im, nbin=10, xmin=0, xmax=255, normalized=True):
-    import matplotlib.colors
-
-    bins = np.linspace(xmin, xmax, nbin + 1)
-    hsv = matplotlib.colors.rgb_to_hsv(im / xmax) * xmax
-    imhist, bin_edges = np.histogram(hsv[:, :, 0], bins=bins, density=normalized)
-    return imhist * np.diff(bin_edges)
+from .oracles import course_color_histogram_hsv, course_hog_feature, course_rgb2gray
 
 
 def _images(rng, n=6, size=32):

@@ -12,6 +12,7 @@ import pytest
 
 # Each script runs in a fresh process with an empty Numba cache: what a new Colab session has.
 _SIGNATURES_AFTER_WARMUP = """
+import functools
 import json
 import numpy as np
 import fastvr
@@ -23,25 +24,28 @@ def compiled():
 fastvr.warmup()
 before = compiled()
 rng = np.random.default_rng(0)
-X = rng.integers(0, 256, (300, 48)).astype(np.float64)
-y = rng.integers(0, 10, 300)
+# large enough for every compiled path: a reference of 2^20 entries, 2^22 pixels of images
+X = rng.integers(0, 256, (2300, 512)).astype(np.float64)
+y = rng.integers(0, 10, 2300)
 from fastvr.classifiers import KNearestNeighbor
 from fastvr.classifiers.linear_svm import svm_loss_naive
 from fastvr.classifiers.softmax import softmax_loss_naive
 from fastvr.features import color_histogram_hsv, extract_features, hog_feature
 knn = KNearestNeighbor()
-knn.train(X[:250], y[:250])
-knn.compute_distances_two_loops(X[250:])
-knn.compute_distances_one_loop(X[250:])
-knn.predict_labels(knn.compute_distances_no_loops(X[250:]), k=1)
+knn.train(X[:2050], y[:2050])
+knn.compute_distances_two_loops(X[2050:2060])
+knn.compute_distances_one_loop(X[2050:2060])
+knn.predict_labels(knn.compute_distances_no_loops(X[1800:]), k=1)
 for k in (1, 5, 10):
-    knn.predict(X[250:], k=k)
-W = rng.standard_normal((48, 10)) * 1e-4
+    knn.predict(X[1800:], k=k)
+knn.predict(X[1800:] / 3, k=5)
+assert fastvr.neighbors.last_screen_stats().rows == 500  # the screen ran
+W = rng.standard_normal((512, 10)) * 1e-4
 svm_loss_naive(W, X - X.mean(axis=0), y, 5e-6)
 softmax_loss_naive(W, X - X.mean(axis=0), y, 5e-6)
-imgs = X[:12].reshape(12, 4, 4, 3).repeat(8, axis=1).repeat(8, axis=2)
-extract_features(imgs, [hog_feature, lambda im: color_histogram_hsv(im, nbin=10)])
-extract_features(imgs, [hog_feature])
+imgs = rng.integers(0, 256, (4096, 32, 32, 3)).astype(np.float64)
+extract_features(imgs[:20], [hog_feature, lambda im: color_histogram_hsv(im, nbin=10)])
+extract_features(imgs, [hog_feature, functools.partial(color_histogram_hsv, nbin=10)])
 print(json.dumps({"before": before, "after": compiled()}))
 """
 

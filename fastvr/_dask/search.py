@@ -63,7 +63,9 @@ def plan(
 
     meta = getattr(Y.source, "_meta", Y.source)
     library = "cupy" if array_api_compat.is_cupy_array(meta) else "numpy"
-    screened = method == "vectorized" and _nb.screen_rule(library, metric, np.dtype(dtype).name)
+    screened = method == "vectorized" and _nb.screen_rule(
+        library, metric, np.dtype(dtype).name, Y.n_rows * Y.n_features
+    )
     centre = None
     if metric == "l2" and method == "vectorized" and not screened:
         centre = shift() if shift is not None else column_shift(Y)

@@ -52,6 +52,7 @@ METHODS = {
 _REFINE_BELOW = {4: 2.0**-4, 8: 2.0**-16}  # τ by itemsize; see the module docstring
 _SHIFT_GRID = 2.0**8  # the centring shift is a multiple of 1/_SHIFT_GRID (see prepare_reference)
 _L1_TILE_BYTES = 8 * 2**20  # (rows × rows × features) broadcast tiles stay cache-sized
+_COMPILED_PAIRS_MIN_TERMS = 1 << 20  # see pair_sq_distances
 
 
 def blocks(n: int, size: int) -> Iterator[slice]:
@@ -148,9 +149,11 @@ def pair_sq_distances(
     X: Any, Y: Any, rows: Any, cols: Any, *, xp: ModuleType, budget_bytes: int
 ) -> Any:
     """``Σ (X[r] − Y[c])²`` in float64 for each pair ``(rows[p], cols[p])``, directly from the
-    coordinates: a compiled loop on numpy float64 (no gathered copies), otherwise gathered
-    in chunks that fit the budget."""
-    if array_api_compat.is_numpy_namespace(xp) and X.dtype == Y.dtype == np.float64:
+    coordinates: a compiled loop on numpy float64 (no gathered copies) from a million terms,
+    otherwise gathered in chunks that fit the budget (fewer terms cost less than compiling
+    the loop on a fresh machine)."""
+    numpy64 = array_api_compat.is_numpy_namespace(xp) and X.dtype == Y.dtype == np.float64
+    if numpy64 and rows.shape[0] * X.shape[1] >= _COMPILED_PAIRS_MIN_TERMS:
         from ..kernels import cpu
 
         out = np.empty(rows.shape[0], dtype=np.float64)

@@ -1,0 +1,3 @@
+from benchmarks.course_code import KNearestNeighbor
+
+__all__ = ["KNearestNeighbor"]

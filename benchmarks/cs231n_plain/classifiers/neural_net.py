@@ -1,0 +1,3 @@
+from benchmarks.course_code import TwoLayerNet
+
+__all__ = ["TwoLayerNet"]
