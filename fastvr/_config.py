@@ -88,7 +88,9 @@ def _check_screening(enabled: object) -> bool | str:
 def get_screening() -> bool | str:
     """Whether L2 k-NN is screened in lower precision and certified (:mod:`fastvr.ops.screen`).
 
-    ``"auto"`` (the default): float64 data on numpy, where it is measured faster; ``True``:
+    ``"auto"`` (the default): float64 data on numpy, where it is measured faster, for
+    references of at least 2**20 entries (rows x features; smaller ones are quicker on
+    the GEMM path, which needs no compiled kernel on a fresh machine); ``True``:
     float64 data on every backend, and float32 data off the host (a GPU, where TF32 products
     under ``CUPY_TF32=1`` are cheaper than float32 ones); ``False``: never (one GEMM in the
     data's precision, as before). Screened answers are the exact neighbours of the data.

@@ -303,7 +303,8 @@ def last_screen_stats() -> _screen.ScreenStats:
     >>> import numpy as np, fastvr
     >>> from fastvr.neighbors import last_screen_stats
     >>> X = np.random.default_rng(0).normal(size=(50, 8))
-    >>> _ = fastvr.kneighbors(X[:5], X, k=3)
+    >>> with fastvr.screening(True):  # "auto" screens only large references
+    ...     _ = fastvr.kneighbors(X[:5], X, k=3)
     >>> stats = last_screen_stats()
     >>> stats.rows, stats.fallback_rows
     (5, 0)

@@ -772,6 +772,7 @@ UPDATED_IN_PLACE = {
 # one is a target above).
 EXEMPT = {
     "fastvr.current_backend": "takes no arguments",
+    "fastvr.warmup": "takes no arguments; tests/test_warmup.py",
     "fastvr.get_working_memory": "takes no arguments",
     "fastvr.save_folder": "takes no arguments",
     "fastvr.get_screening": "takes no arguments",

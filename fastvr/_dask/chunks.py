@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .._backend import to_numpy
-from .._validation import _kind
+from .._validation import _kind, check_same_features
 from .core import compute_here, is_dask, require_dask
 
 
@@ -122,13 +122,19 @@ def unique_labels(y: Any) -> np.ndarray:
 
 
 def column_sums(Y: Chunks) -> np.ndarray:
-    """Float64 column sums of all rows, chunk by chunk (one pass over the chunks)."""
+    """Float64 column sums of all rows, chunk by chunk (one pass over the chunks; a chunk
+    holding another number of columns than the array declares is named)."""
     dask = require_dask("a Dask training set")
-    sums = [dask.delayed(_column_sums)(part) for part in Y.parts]
+    declared = np.empty((0, Y.n_features))
+    sums = [
+        dask.delayed(_column_sums)(part, declared, chunk_name("Y", j, a, b))
+        for j, (part, a, b) in enumerate(zip(Y.parts, Y.starts, Y.stops, strict=True))
+    ]
     return np.sum(np.stack([compute_here(*sums)] if len(sums) == 1 else compute_here(*sums)), 0)
 
 
-def _column_sums(Y: Any) -> np.ndarray:
+def _column_sums(Y: Any, declared: np.ndarray, name: str) -> np.ndarray:
+    check_same_features(declared, Y, "X", name)  # X: the queries, checked against `declared`
     return to_numpy(Y).sum(axis=0, dtype=np.float64)
 
 
