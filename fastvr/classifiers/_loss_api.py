@@ -33,12 +33,13 @@ def validated_linear_args(W: Any, X: Any, y: Any, reg: Any, *, check_x: bool):
     Returns ``(place, W, X, y, reg, w_dtype)``: W and X cast to their common dtype, and
     ``w_dtype`` the dtype W came in with (in ``place``'s library), which dW is returned in.
 
-    ``check_x=False`` skips the pass over X for NaN/inf; the caller then checks the loss
-    instead (NaN or inf in X always makes the scores, hence the loss, non-finite).
+    ``check_x=False`` skips the passes over X and W for NaN/inf; the caller then checks the
+    loss instead (NaN or inf in either always makes the loss non-finite: the scores, or the
+    regulariser ``reg * sum(W * W)``, which is NaN for ``reg = 0`` and an infinite W).
     """
     place = placement_for(W, X, y)
     xp = place.xp
-    W = check_samples(W, "W", place, layout="(D, C)")
+    W = check_samples(W, "W", place, layout="(D, C)", finite=check_x)
     X = check_samples(X, "X", place, finite=check_x)
     if X.shape[1] != W.shape[0]:
         raise ValueError(
@@ -64,6 +65,7 @@ def public_linear_loss(W: Any, X: Any, y: Any, reg: Any, kind: str, *, naive: bo
                 loss, dW = linear_loss(W, X, y, reg, DATA_LOSSES[kind], xp=xp)
         loss = float(loss)
         if not math.isfinite(loss) and not naive:
+            check_finite(W, "W", xp=xp)
             check_finite(X, "X", xp=xp)
             warnings.warn(
                 f"the {kind} loss overflowed: the scores X @ W are too large",
