@@ -3,8 +3,10 @@
 Each case runs in a fresh Python process, as a student's first call in a new Colab session:
 ``cold`` with an empty Numba cache (``NUMBA_CACHE_DIR`` a new folder), then ``warm`` with the
 cache the cold run left. A case times its call twice; the **one-off cost** is the first call
-minus the second. The course's plain numpy code (``benchmarks/course_code.py``) runs the same
-calls on the same data in its own fresh process. ``notebook`` runs every case in one process,
+minus the second. Each case runs ``--repeat`` times (fresh caches each time) and the quicker
+run counts: this machine is shared, and its noise moves single runs by seconds. The course's
+plain numpy code (``benchmarks/course_code.py``) runs the same calls on the same data in its
+own fresh process. ``notebook`` runs every case in one process,
 in a notebook's order, as a student meets them, and adds up the one-off costs.
 
 Between the import and the first case each process loads CIFAR-10 as the notebooks' second
@@ -375,6 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--json", help="write the raw numbers here")
     parser.add_argument("--only", nargs="*", help="case names (default: all)")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each case (quickest kept)")
     args = parser.parse_args(argv)
     if args.child:
         _child(args.child[0], args.child[1], args.child[2:])
@@ -386,17 +389,19 @@ def main(argv: list[str] | None = None) -> int:
         os.mkdir(cifar)
         write_cifar10(pathlib.Path(cifar))
         for n, name in enumerate(names):
-            cache = os.path.join(tmp, f"case{n}")
-            cold = _run_child("fastvr", [name], cache, cifar)  # empty cache: compiles, stores
-            warm = _run_child("fastvr", [name], cache, cifar)
-            course = _run_child("course", [name], cache, cifar)
-            rows[name] = {"cold": cold[-1], "warm": warm[-1], "course": course[-1]}
+            runs: dict[str, list[list[dict]]] = {"cold": [], "warm": [], "course": []}
+            for rep in range(args.repeat):  # this machine is noisy: the quicker run counts
+                cache = os.path.join(tmp, f"case{n}-{rep}")  # empty: compiles, stores
+                runs["cold"].append(_run_child("fastvr", [name], cache, cifar))
+                runs["warm"].append(_run_child("fastvr", [name], cache, cifar))
+                runs["course"].append(_run_child("course", [name], cache, cifar))
+            best = {side: min(r, key=lambda run: run[-1]["first"]) for side, r in runs.items()}
+            rows[name] = {side: run[-1] for side, run in best.items()}
             if n == 0:
                 for first in (0, 1):  # the import and the loading cell
-                    rows[cold[first]["case"]] = {
-                        "cold": cold[first],
-                        "warm": warm[first],
-                        "course": course[first],
+                    rows[best["cold"][first]["case"]] = {
+                        side: min((run[first] for run in r), key=lambda c: c["first"])
+                        for side, r in runs.items()
                     }
             print(f"  {name}: done", file=sys.stderr)
         seq_cache = os.path.join(tmp, "notebook")

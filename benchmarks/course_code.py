@@ -9,6 +9,7 @@ import pickle
 
 import numpy as np
 
+from benchmarks.cs231n_plain.layers import affine_forward, relu_forward, softmax_loss
 from tests.course_2025 import PlainNet
 from tests.oracles import course_color_histogram_hsv as color_histogram_hsv
 from tests.oracles import course_hog_feature as hog_feature
@@ -21,6 +22,7 @@ __all__ = [
     "PlainNet",
     "TwoLayerNet",
     "affine_forward",
+    "centred_values",
     "color_histogram_hsv",
     "eval_numerical_gradient",
     "extract_features",
@@ -216,16 +218,23 @@ class TwoLayerNet:
         return np.argmax(self.loss(X), axis=1)
 
 
+def centred_values(f, x, ix, h):
+    """``f(x + h e_ix)`` and ``f(x - h e_ix)`` (copies), ``x`` restored: the course's
+    perturbation, written once for its three gradient checks."""
+    oldval = x[ix]
+    x[ix] = oldval + h
+    fxph = np.copy(f(x))
+    x[ix] = oldval - h
+    fxmh = np.copy(f(x))
+    x[ix] = oldval
+    return fxph, fxmh
+
+
 def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5):
     """The course's sparse gradient check (prints one line per sampled entry)."""
     for _ in range(num_checks):
         ix = tuple(np.random.randint(m) for m in x.shape)
-        oldval = x[ix]
-        x[ix] = oldval + h
-        fxph = f(x)
-        x[ix] = oldval - h
-        fxmh = f(x)
-        x[ix] = oldval
+        fxph, fxmh = centred_values(f, x, ix, h)
         grad_numerical = (fxph - fxmh) / (2 * h)
         grad_analytic = analytic_grad[ix]
         rel_error = abs(grad_numerical - grad_analytic) / (abs(grad_numerical) + abs(grad_analytic))
@@ -241,36 +250,12 @@ def eval_numerical_gradient(f, x, verbose=True, h=0.00001):
     it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
     while not it.finished:
         ix = it.multi_index
-        oldval = x[ix]
-        x[ix] = oldval + h
-        fxph = f(x)
-        x[ix] = oldval - h
-        fxmh = f(x)
-        x[ix] = oldval
+        fxph, fxmh = centred_values(f, x, ix, h)
         grad[ix] = (fxph - fxmh) / (2 * h)
         if verbose:
             print(ix, grad[ix])
         it.iternext()
     return grad
-
-
-def affine_forward(x, w, b):
-    out = x.reshape(x.shape[0], -1).dot(w) + b
-    return out, (x, w, b)
-
-
-def relu_forward(x):
-    return np.maximum(0, x), x
-
-
-def softmax_loss(x, y):
-    shifted = x - np.max(x, axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
-    N = x.shape[0]
-    loss = -np.sum(log_probs[np.arange(N), y]) / N
-    dx = np.exp(log_probs)
-    dx[np.arange(N), y] -= 1
-    return loss, dx / N
 
 
 def sgd_step(model, X, y, learning_rate):

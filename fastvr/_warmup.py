@@ -10,7 +10,10 @@ Colab session) the course's first cells would wait seconds for compilers. So
    loads them, about a second of the other core). Compiling in a thread of the notebook's
    own process took the interpreter lock from the notebook's cells for seconds (measured:
    the example notebooks' Python-heavy cells ran up to 4x slower meanwhile);
-2. then loads the kernels from the cache into this process (~0.5 s).
+2. then, if the cache held every kernel already, loads them into this process (~0.5 s, so
+   that no call pays Numba's start-up). After compiling it does not: on a fresh machine a
+   notebook run from top to bottom is busy by then, and this step would take the
+   interpreter lock from one of its cells; the first call that needs a kernel loads it.
 
 Each kernel runs once on tiny data, through the calls a notebook makes (so the
 signatures compiled are the ones the notebook needs): the naive losses, k-NN, the features.
@@ -160,7 +163,8 @@ def _run_quietly() -> None:
     that needs the kernel compiles it again and raises where the caller sees it."""
     global _failure
     try:
-        _compile_in_another_process()
+        if not _compile_in_another_process():
+            return  # see step 2 in the module's docstring
         # Numba's modules import each other in cycles: two threads importing them at once can
         # leave one with a half-initialised module. fastvr imports Numba only through its
         # kernels module, whose import lock lets one thread in at a time.
@@ -196,10 +200,11 @@ def wait(timeout: float | None = None) -> bool:
     return _thread is None or not _thread.is_alive()
 
 
-def _compile_in_another_process() -> None:
-    """A Python process that compiles everything into the cache, waited for."""
+def _compile_in_another_process() -> bool:
+    """A Python process that compiles everything into the cache, waited for: whether the
+    cache held every kernel already (nothing was compiled)."""
     env = {**os.environ, ENV: "off"}  # the child must not start a warm-up of its own
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-c", f"import {__name__}; {__name__}.compile_yielding()"],
         env=env,
         stdin=subprocess.DEVNULL,
@@ -207,6 +212,7 @@ def _compile_in_another_process() -> None:
         stderr=subprocess.DEVNULL,
         check=False,  # a failure shows where the kernel is next called
     )
+    return done.returncode == 0
 
 
 def _hold_compiler_across_fork() -> None:
@@ -222,7 +228,15 @@ def _hold_compiler_across_fork() -> None:
 
 def compile_yielding() -> None:
     """The process of step 1: at the lowest priority, so it takes only CPU time nothing
-    else wants; with the cache warm it only loads the kernels (about a second)."""
+    else wants; with the cache warm it only loads the kernels (about a second). Exits with
+    status 3 when it compiled anything."""
+    from numba.core.registry import CPUDispatcher
+
+    from .kernels import cpu
+
     if hasattr(os, "nice"):
         os.nice(19)
     warmup()
+    kernels = [k for k in vars(cpu).values() if isinstance(k, CPUDispatcher)]
+    if any(sum(k.stats.cache_misses.values()) for k in kernels):
+        sys.exit(3)
