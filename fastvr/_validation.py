@@ -133,6 +133,9 @@ def check_image(im: Any, name: str, *, colour: bool, batch: bool = False) -> Any
     return im
 
 
+_SMALL = 1 << 14  # entries: a minibatch of a small net, a layer's gradient check
+
+
 def check_finite(X: Any, name: str, *, xp: Any) -> None:
     """``ValueError`` if ``X`` holds NaN or ±inf.
 
@@ -142,6 +145,10 @@ def check_finite(X: Any, name: str, *, xp: Any) -> None:
     speed on every core, about twice as fast as a reduction here.
     """
     native = native_namespace(xp) is not None
+    if native and X.size <= _SMALL:  # one fused test: the passes below cost 30 us to set up
+        if not bool(native_namespace(xp).isfinite(X).all()):
+            raise ValueError(f"{name} contains NaN or infinity")
+        return
     if X.ndim == 2 and native:
         # finiteness ignores order: read reversed axes forwards, so BLAS can
         X = X[:: -1 if X.strides[0] < 0 else 1, :: -1 if X.strides[1] < 0 else 1]

@@ -100,25 +100,51 @@ def test_an_unknown_value_warns_naming_the_variable_and_its_values(tmp_path):
     assert "FASTVR_WARMUP='bogus' is not one of 'background', 'off'" in out.stderr
 
 
-def test_a_child_forked_during_the_warmup_compiles_and_exits(tmp_path):
-    """Forked while the thread compiles: the child must not inherit a held compiler lock."""
+def test_a_child_forked_while_the_warmup_compiles_in_process_compiles_and_exits(tmp_path):
+    """The in-process step compiles (or loads) under Numba's compiler lock: a child forked
+    meanwhile must not inherit the lock held by a thread it does not have."""
     code = (
-        "import os, time, numpy as np\n"
+        "import os, threading, time, numpy as np\n"
         "import fastvr, fastvr._warmup as w\n"
         "from fastvr.classifiers.softmax import softmax_loss_naive\n"
-        "time.sleep(0.5)  # the thread is compiling by now\n"
-        "assert w.status() == 'running'\n"
+        "w._hold_compiler_across_fork()\n"
+        "thread = threading.Thread(target=fastvr.warmup)  # compiles: the cache is empty\n"
+        "thread.start()\n"
+        "time.sleep(0.5)\n"
+        "assert thread.is_alive()\n"
         "pid = os.fork()\n"
         "if pid == 0:\n"
         "    W, X, y = np.zeros((3, 2)), np.ones((4, 3)), np.zeros(4, int)\n"
         "    loss, _ = softmax_loss_naive(W, X, y, 0.0)\n"
         "    os._exit(0 if abs(loss - np.log(2)) < 1e-12 else 1)\n"
         "_, status = os.waitpid(pid, 0)\n"
+        "thread.join()\n"
         "print(os.waitstatus_to_exitcode(status))\n"
+    )
+    out = _python(code, tmp_path, FASTVR_WARMUP="off")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "0"
+
+
+def test_with_the_cache_warm_the_kernels_are_loaded_in_process(tmp_path):
+    """Step 2: after a first process filled the cache, the next one has every kernel loaded
+    by the background thread, so its first calls pay no compilation or start-up."""
+    fill = _python("import fastvr; fastvr.warmup()", tmp_path, FASTVR_WARMUP="off")
+    assert fill.returncode == 0, fill.stderr
+    code = (
+        "import fastvr, fastvr._warmup as w\n"
+        "assert w.wait(240) and w.status() == 'done', w.status()\n"
+        "from fastvr.kernels import cpu\n"
+        "names = ['_two_loops_tiles', '_one_loop_rows', 'smallest_k', 'naive_linear_loss',\n"
+        "         '_screen_candidates_rows', '_lower_reference_rows', '_hog_cells_rows']\n"
+        "loaded = [len(getattr(cpu, n).signatures) for n in names]\n"
+        "misses = sum(sum(k.stats.cache_misses.values()) for k in vars(cpu).values()\n"
+        "             if hasattr(k, 'stats'))\n"
+        "print(min(loaded), misses)\n"
     )
     out = _python(code, tmp_path)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "0"
+    assert out.stdout.split() == ["1", "0"]  # loaded in the background, none compiled
 
 
 def test_no_warmup_in_multiprocessing_workers(tmp_path):
