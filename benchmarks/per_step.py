@@ -3,11 +3,13 @@ interleaved in one process from the same seed (issue 22's per-step overhead).
 
 Run::
 
-    python benchmarks/per_step.py            # 3 alternations of each loop
-    python benchmarks/per_step.py --rounds 5
+    python -m benchmarks.per_step            # 3 alternations of each loop
+    python -m benchmarks.per_step --rounds 5
 
-Every loop is the course's setting: 49,000 CIFAR-shaped float64 rows (3073 with the bias
-column for the linear classifiers, 3072 for the nets), batch 200, 10 classes, hidden 50
+Every loop is the course's setting (1500 steps of the linear classifiers, 1000 of the
+2019/2020 net, as their notebooks run them): 49,000 CIFAR-shaped float64 rows (3073 with
+the bias column for the linear classifiers, 3072 for the nets), batch 200, 10 classes,
+hidden 50
 (2019/2020 ``TwoLayerNet.train``) or 100 (2021–2026 ``Solver`` with the course's
 ``TwoLayerNet``, one epoch: 245 steps and the Solver's accuracy checks). The two sides take
 turns, each round both from ``np.random.seed(0)``; the table gives the median time of each
@@ -42,13 +44,14 @@ def cifar_like(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
     return X[:NUM_TRAIN], y[:NUM_TRAIN], X[NUM_TRAIN:], y[NUM_TRAIN:]
 
 
-def pairs(iters: int) -> dict[str, tuple[Callable[[], list], Callable[[], list]]]:
+def pairs(iters: int | None) -> dict[str, tuple[Callable[[], list], Callable[[], list]]]:
     """(fastvr, course) loop of each group; each returns its loss history."""
     rng = np.random.default_rng(231)
     X, y, X_val, y_val = cifar_like(rng)
     X_bias = np.hstack([X, np.ones((NUM_TRAIN, 1))])
-    linear = {"learning_rate": 1e-7, "reg": 2.5e4, "num_iters": iters, "batch_size": BATCH}
-    net = {"num_iters": iters, "batch_size": BATCH, "learning_rate": 1e-4, "reg": 0.25}
+    # the notebooks' own lengths: 1500 steps (svm, softmax), 1000 (two_layer_net, 2019/2020)
+    linear = {"learning_rate": 1e-7, "reg": 2.5e4, "num_iters": iters or 1500, "batch_size": BATCH}
+    net = {"num_iters": iters or 1000, "batch_size": BATCH, "learning_rate": 1e-4, "reg": 0.25}
     data = {"X_train": X, "y_train": y, "X_val": X_val, "y_val": y_val}
 
     def seeded(fn: Callable[[], list]) -> Callable[[], list]:
@@ -119,10 +122,11 @@ def pairs(iters: int) -> dict[str, tuple[Callable[[], list], Callable[[], list]]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--iters", type=int, default=490, help="steps per loop (2 epochs)")
+    parser.add_argument("--iters", type=int, help="steps per loop (default: the notebooks')")
     args = parser.parse_args(argv)
     fastvr._warmup.wait()  # steady state: the background warm-up's own work is not a step
-    print(f"{args.iters} steps each, batch {BATCH}, median of {args.rounds} interleaved rounds")
+    steps = f"{args.iters} steps" if args.iters else "1500 / 1000 steps (the notebooks')"
+    print(f"{steps}, batch {BATCH}, median of {args.rounds} interleaved rounds")
     print("| loop | fastvr | course | course / fastvr | same losses |")
     print("|---|---:|---:|---:|---|")
     for name, (ours, theirs) in pairs(args.iters).items():

@@ -11,7 +11,11 @@ Examples
 array([[5.]])
 """
 
+# ruff: noqa: E402 (the warm-up starts first, before the rest of fastvr is imported)
 from . import _warmup
+
+_warmup.start_in_background()  # see fastvr._warmup; FASTVR_WARMUP=off turns it off
+
 from ._backend import (
     Backend,
     BackendUnavailableError,
@@ -57,5 +61,3 @@ __all__ = [
     "warmup",
     "working_memory",
 ]
-
-_warmup.start_in_background()  # see fastvr._warmup; FASTVR_WARMUP=off turns it off

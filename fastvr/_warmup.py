@@ -15,8 +15,9 @@ Colab session) the course's first cells would wait seconds for compilers. So
    notebook run from top to bottom is busy by then, and this step would take the
    interpreter lock from one of its cells; the first call that needs a kernel loads it.
 
-Each kernel runs once on tiny data, through the calls a notebook makes (so the
-signatures compiled are the ones the notebook needs): the naive losses, k-NN, the features.
+Each kernel runs once on tiny data, with the argument types the notebook's calls pass (so
+the signatures compiled are the ones the notebook needs): the naive losses, k-NN, the
+features.
 A call that needs a kernel before it is ready compiles or loads it itself, as without the
 warm-up: answers never depend on it.
 
@@ -27,6 +28,7 @@ work in the caller's thread and reports what each step cost (``fastvr warmup``).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -34,6 +36,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
+from types import ModuleType
 
 ENV = "FASTVR_WARMUP"
 _ON, _OFF = ("background", "on", "1"), ("off", "0")
@@ -42,57 +45,51 @@ _thread: threading.Thread | None = None
 _failure: BaseException | None = None
 
 
-def _knn() -> None:
+# The steps call the kernels directly, with the argument types the library's calls pass
+# (tests/test_warmup.py checks that no call compiles anything after them): the compiling
+# process then needs neither fastvr nor its imports, only numpy and the kernels' file.
+
+
+def _losses(cpu: ModuleType) -> None:
     import numpy as np
 
-    from ._config import screening
-    from .classifiers import KNearestNeighbor
-    from .kernels import cpu
-
-    # Tiny data takes numpy's paths where large data takes compiled ones (the screen, the
-    # top-k scan, the exact pair sums): those are forced, or called directly with the
-    # argument types the large calls pass.
-    X = (np.arange(96, dtype=np.float64).reshape(12, 8) * 7) % 11
-    y = np.arange(12) % 3
-    knn = KNearestNeighbor()
-    knn.train(X, y)
-    knn.compute_distances_two_loops(X[:3])
-    knn.compute_distances_one_loop(X[:3])
-    D = knn.compute_distances_no_loops(X[:3])
-    cpu.smallest_k(D, np.empty((3, 2)), np.empty((3, 2), dtype=np.int64))
-    pairs = np.arange(3, dtype=np.int64)
-    cpu.pair_sq_distances(X, X, pairs, pairs, np.empty(3))
-    with screening(True):
-        knn.predict(X[:3] + 0.5, k=2)  # re-ranked from exact float32 copies
-        knn.predict(X[:3] / 3, k=2)  # re-ranked from the float64 rows
+    W, X, y = np.ones((4, 3)), np.ones((5, 4)), np.arange(5) % 3
+    cpu.svm_loss_naive(W, X, y, 0.1)
+    cpu.softmax_loss_naive(W, X, y, 0.1)
 
 
-def _losses() -> None:
+def _knn(cpu: ModuleType) -> None:
     import numpy as np
 
-    from .classifiers.linear_svm import svm_loss_naive
-    from .classifiers.softmax import softmax_loss_naive
+    X, out = (np.arange(96.0).reshape(12, 8) * 7) % 11, np.empty((3, 12))
+    cpu.two_loops(X[:3], X, out, False, False)
+    cpu.one_loop(X[:3], np.ascontiguousarray(X.T), out, False, False)
+    cpu.smallest_k(out, np.empty((3, 2)), np.empty((3, 2), dtype=np.int64))
+    pairs, found = np.arange(3, dtype=np.int64), np.empty(3)
+    cpu.pair_sq_distances(X, X, pairs, pairs, found)
+    # the certified screen: lowered copies, candidates, exact sums from the copies
+    mean, norms, flags = X.mean(axis=0), np.empty(12), np.zeros(2, dtype=np.bool_)
+    lowered = np.empty((12, 8), dtype=np.float32)
+    cpu.lower_reference(X, mean, lowered, norms, 2.0**20, flags)
+    queries = np.empty((3, 8), dtype=np.float32)
+    cpu.lower_queries(X[:3], mean, queries, np.empty(3))
+    S, norms32 = queries @ lowered.T, norms.astype(np.float32)
+    cols, counts = np.empty((3, 6), dtype=np.int64), np.full(3, 2, dtype=np.int64)
+    cpu.screen_candidates(S, norms32, norms32[:3], norms32 * 0, np.zeros(3), cols, counts)
+    cpu.pair_sq_distances_lowered(queries, lowered, pairs, pairs, found)
 
-    W = np.linspace(-1, 1, 12).reshape(4, 3)
-    X, y = np.linspace(0, 1, 20).reshape(5, 4), np.arange(5) % 3
-    svm_loss_naive(W, X, y, 0.1)
-    softmax_loss_naive(W, X, y, 0.1)
 
-
-def _features() -> None:
+def _features(cpu: ModuleType) -> None:
     import numpy as np
-
-    from .features import GRAY_WEIGHTS
-    from .kernels import cpu
 
     imgs = (np.arange(2 * 16 * 16 * 3, dtype=np.float64).reshape(2, 16, 16, 3) * 37) % 256
-    cpu.hog_cells(imgs, np.asarray(GRAY_WEIGHTS), np.empty((2, 2, 2, 9)))
+    cpu.hog_cells(imgs, np.array([0.299, 0.587, 0.144]), np.empty((2, 2, 2, 9)))
     cpu.hue_histograms(imgs, np.linspace(0, 255, 11), 255.0, np.empty((2, 10)))
 
 
 # The order: what a notebook needs first (the k-NN loops) is what a notebook run from top to
 # bottom compiles itself before the warm-up could; the warm-up starts with what comes next.
-STEPS: dict[str, Callable[[], None]] = {
+STEPS: dict[str, Callable[[ModuleType], None]] = {
     "naive SVM and softmax losses": _losses,
     "k-NN (distances, top-k, screen)": _knn,
     "HOG and hue histograms": _features,
@@ -114,10 +111,16 @@ def warmup() -> dict[str, float]:
     >>> sorted(warmup())[0]
     'HOG and hue histograms'
     """
+    from .kernels import cpu
+
+    return _run_steps(cpu)
+
+
+def _run_steps(cpu: ModuleType) -> dict[str, float]:
     seconds = {}
     for name, step in STEPS.items():
         start = time.perf_counter()
-        step()
+        step(cpu)
         seconds[name] = time.perf_counter() - start
     return seconds
 
@@ -148,22 +151,19 @@ def start_in_background() -> None:
         return
     if setting() == "off":
         return
-    # fastvr's own modules are imported here, in the caller's thread: two threads importing
-    # modules that import each other can deadlock (Python then raises in one of them). The
-    # thread itself imports only Numba and the kernels, which import nothing of fastvr.
-    from .classifiers import k_nearest_neighbor, linear_svm, softmax  # noqa: F401
-    from .features import hog_features  # noqa: F401
-
-    _thread = threading.Thread(target=_run_quietly, name="fastvr-warmup", daemon=True)
+    kernels = importlib.util.find_spec(f"{__package__}.kernels.cpu").origin  # (no Numba yet)
+    _thread = threading.Thread(
+        target=_run_quietly, args=(kernels,), name="fastvr-warmup", daemon=True
+    )
     _thread.start()
 
 
-def _run_quietly() -> None:
+def _run_quietly(kernels: str) -> None:
     """The background run: a failure here is only remembered (:func:`status`); the call
     that needs the kernel compiles it again and raises where the caller sees it."""
     global _failure
     try:
-        if not _compile_in_another_process():
+        if not _compile_in_another_process(kernels):
             return  # see step 2 in the module's docstring
         # Numba's modules import each other in cycles: two threads importing them at once can
         # leave one with a half-initialised module. fastvr imports Numba only through its
@@ -200,13 +200,20 @@ def wait(timeout: float | None = None) -> bool:
     return _thread is None or not _thread.is_alive()
 
 
-def _compile_in_another_process() -> bool:
+def _compile_in_another_process(kernels: str) -> bool:
     """A Python process that compiles everything into the cache, waited for: whether the
-    cache held every kernel already (nothing was compiled)."""
-    env = {**os.environ, ENV: "off"}  # the child must not start a warm-up of its own
+    cache held every kernel already (nothing was compiled). It loads this file and the
+    kernels' file by path, not fastvr (which would cost it a third of a second first)."""
+    code = (
+        "import importlib.util as u\n"
+        f"spec = u.spec_from_file_location('fastvr_warmup', {__file__!r})\n"
+        "warmup = u.module_from_spec(spec)\n"
+        "spec.loader.exec_module(warmup)\n"
+        f"warmup.compile_yielding({kernels!r})\n"
+    )
     done = subprocess.run(
-        [sys.executable, "-c", f"import {__name__}; {__name__}.compile_yielding()"],
-        env=env,
+        [sys.executable, "-c", code],
+        env={**os.environ, ENV: "off"},  # fastvr imported there starts no warm-up
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -226,17 +233,19 @@ def _hold_compiler_across_fork() -> None:
     )
 
 
-def compile_yielding() -> None:
+def compile_yielding(kernels: str) -> None:
     """The process of step 1: at the lowest priority, so it takes only CPU time nothing
-    else wants; with the cache warm it only loads the kernels (about a second). Exits with
-    status 3 when it compiled anything."""
-    from numba.core.registry import CPUDispatcher
-
-    from .kernels import cpu
-
+    else wants; with the cache warm it only loads the kernels (about a second). Loads the
+    kernels' file ``kernels`` under its own module name (Numba's cache files are named
+    after it). Exits with status 3 when it compiled anything."""
     if hasattr(os, "nice"):
         os.nice(19)
-    warmup()
-    kernels = [k for k in vars(cpu).values() if isinstance(k, CPUDispatcher)]
-    if any(sum(k.stats.cache_misses.values()) for k in kernels):
+    spec = importlib.util.spec_from_file_location("fastvr.kernels.cpu", kernels)
+    cpu = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cpu)
+    from numba.core.registry import CPUDispatcher
+
+    _run_steps(cpu)
+    dispatchers = [k for k in vars(cpu).values() if isinstance(k, CPUDispatcher)]
+    if any(sum(k.stats.cache_misses.values()) for k in dispatchers):
         sys.exit(3)

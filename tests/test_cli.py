@@ -79,7 +79,7 @@ def test_empty_cifar_folder_says_what_is_expected(tmp_path, capsys):
     assert "no CIFAR-10 batches in" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", [[], ["demo"], ["bench"], ["info"]])
+@pytest.mark.parametrize("command", [[], ["demo"], ["bench"], ["info"], ["warmup"]])
 def test_help_everywhere(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([*command, "--help"])
@@ -87,9 +87,18 @@ def test_help_everywhere(command, capsys):
     assert "usage: fastvr" in capsys.readouterr().out
 
 
+def test_warmup_reports_each_group_and_the_cache(capsys):
+    assert main(["warmup"]) == 0
+    out = capsys.readouterr().out
+    for group in ("naive SVM and softmax losses", "k-NN", "HOG and hue histograms"):
+        assert group in out
+    assert "kernels ready in" in out and "Numba's cache:" in out
+
+
 def test_info_and_bench(capsys):
     assert main(["info", "--json"]) == 0
-    assert '"fastvr"' in capsys.readouterr().out
+    info = capsys.readouterr().out
+    assert '"fastvr"' in info and '"kernel warm-up (FASTVR_WARMUP)"' in info
     assert (
         main(
             [
