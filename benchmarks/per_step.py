@@ -119,6 +119,43 @@ def pairs(iters: int | None) -> dict[str, tuple[Callable[[], list], Callable[[],
     }
 
 
+def loss_calls(rounds: int) -> str:
+    """One public vectorized loss call on a 200-row minibatch against the course's function
+    and against fastvr's own op without the checks: what validation and dispatch cost."""
+    import timeit
+
+    import array_api_compat.numpy as xp
+
+    from fastvr.classifiers.linear_svm import svm_loss_vectorized
+    from fastvr.classifiers.softmax import softmax_loss_vectorized
+    from fastvr.ops.losses import hinge_loss, linear_loss, softmax_cross_entropy
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((BATCH, DIM + 1)), rng.integers(0, CLASSES, BATCH)
+    W = rng.standard_normal((DIM + 1, CLASSES)) * 1e-3
+    lines = [
+        "| loss call, 200 x 3073 | fastvr | its op unchecked | course |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, public, score_loss, theirs in (
+        ("softmax_loss_vectorized", softmax_loss_vectorized, softmax_cross_entropy,
+         course.softmax_loss_vectorized),
+        ("svm_loss_vectorized", svm_loss_vectorized, hinge_loss, course.svm_loss_vectorized),
+    ):  # fmt: skip
+        calls = {
+            "fastvr": lambda f=public: f(W, X, y, 1e-3),
+            "op": lambda d=score_loss: linear_loss(W, X, y, 1e-3, d, xp=xp),
+            "course": lambda f=theirs: f(W, X, y, 1e-3),
+        }
+        best = {k: float("inf") for k in calls}
+        for _ in range(rounds * 3):
+            for k, fn in calls.items():
+                best[k] = min(best[k], min(timeit.repeat(fn, number=100, repeat=3)) / 100)
+        us = {k: f"{v * 1e6:.0f} us" for k, v in best.items()}
+        lines.append(f"| {name} | {us['fastvr']} | {us['op']} | {us['course']} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -140,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         a, b = (statistics.median(times[s][1:]) for s in ("fastvr", "course"))
         same = np.allclose(histories["fastvr"], histories["course"], rtol=1e-9, atol=0)
         print(f"| {name} | {a:.3f} s | {b:.3f} s | {b / a:.2f}x | {same} |", flush=True)
+    print()
+    print(loss_calls(args.rounds))
     return 0
 
 
