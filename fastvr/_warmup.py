@@ -228,6 +228,8 @@ def _hold_compiler_across_fork() -> None:
     current compilation and holds the lock across the fork instead."""
     from numba.core.compiler_lock import global_compiler_lock as lock
 
+    if not hasattr(os, "register_at_fork"):  # no fork there (Windows spawns processes)
+        return
     os.register_at_fork(
         before=lock.acquire, after_in_parent=lock.release, after_in_child=lock.release
     )

@@ -15,6 +15,7 @@ thread runs it, so results do not depend on the split.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
@@ -23,6 +24,7 @@ import numpy as np
 # Below this many inner-loop steps per thread, splitting costs more than it saves.
 _MIN_WORK_PER_THREAD = 1 << 18
 _pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
 
 
 def thread_count() -> int:
@@ -37,26 +39,35 @@ def over_rows(n, work, kernel, *args):
     ``work`` (the inner-loop steps of the whole call) decides how many threads pay off. The
     calling thread takes the first range; exceptions reach the caller.
     """
-    global _pool
     threads = min(thread_count(), n, max(1, work // _MIN_WORK_PER_THREAD))
     if threads <= 1:
         kernel(0, n, *args)
         return
-    if _pool is None or _pool._max_workers < threads - 1:
-        _pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="fastvr-kernel")
+    pool = _thread_pool(threads - 1)
     bounds = [n * t // threads for t in range(threads + 1)]
-    rest = [_pool.submit(kernel, bounds[t], bounds[t + 1], *args) for t in range(1, threads)]
+    rest = [pool.submit(kernel, bounds[t], bounds[t + 1], *args) for t in range(1, threads)]
     kernel(bounds[0], bounds[1], *args)
     for future in rest:
         future.result()
 
 
-def _forget_pool() -> None:  # a forked child has none of its parent's threads
+def _thread_pool(workers: int) -> ThreadPoolExecutor:
+    """The kernels' worker threads, made once (callers on several threads share them: the
+    workers only run kernels, which never wait for the pool themselves)."""
     global _pool
-    _pool = None
+    with _pool_lock:
+        if _pool is None or _pool._max_workers < workers:
+            _pool = ThreadPoolExecutor(workers, thread_name_prefix="fastvr-kernel")
+        return _pool
 
 
-os.register_at_fork(after_in_child=_forget_pool)
+def _forget_pool() -> None:  # a forked child has none of its parent's threads
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; elsewhere processes are spawned, not forked
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 # Tile sizes for two_loops: a tile of test rows and one of training rows (a few hundred KiB

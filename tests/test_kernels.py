@@ -162,3 +162,29 @@ def test_course_signatures_load_from_numbas_disk_cache(tmp_path):
     assert first.stdout.strip() != "[]"  # a fresh cache folder: the first run compiles
     again = subprocess.run(run, env=env, capture_output=True, text=True, check=True)
     assert again.stdout.strip() == "[]", again.stdout
+
+
+def test_split_over_threads_gives_the_same_bits_as_one_thread(monkeypatch, rng):
+    """Each row is computed by the same code whichever thread runs it: splitting the rows
+    over 3 threads (forced, on tiny inputs) changes nothing, and an error reaches the caller."""
+    X, Y = rng.normal(size=(13, 40)), rng.normal(size=(29, 40))
+    imgs = rng.random((7, 16, 16, 3)) * 255
+
+    def run():
+        two, one = np.empty((13, 29)), np.empty((13, 29))
+        cpu.two_loops(X, Y, two, False, False)
+        cpu.one_loop(X, np.ascontiguousarray(Y.T), one, True, False)
+        hog, hue = np.empty((7, 2, 2, 9)), np.empty((7, 10))
+        cpu.hog_cells(imgs, np.array([0.299, 0.587, 0.144]), hog)
+        cpu.hue_histograms(imgs, np.linspace(0, 255, 11), 255.0, hue)
+        rows, found = np.arange(13, dtype=np.int64), np.empty(13)
+        cpu.pair_sq_distances(X, Y, rows, rows, found)
+        return two, one, hog, hue, found
+
+    alone = run()
+    monkeypatch.setattr(cpu, "_MIN_WORK_PER_THREAD", 1)
+    monkeypatch.setattr(cpu, "thread_count", lambda: 3)
+    for a, b in zip(alone, run(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="boom"):
+        cpu.over_rows(9, 9, lambda start, stop: (_ for _ in ()).throw(ValueError("boom")))
