@@ -52,7 +52,6 @@ METHODS = {
 _REFINE_BELOW = {4: 2.0**-4, 8: 2.0**-16}  # τ by itemsize; see the module docstring
 _SHIFT_GRID = 2.0**8  # the centring shift is a multiple of 1/_SHIFT_GRID (see prepare_reference)
 _L1_TILE_BYTES = 8 * 2**20  # (rows × rows × features) broadcast tiles stay cache-sized
-_COMPILED_PAIRS_MIN_TERMS = 1 << 20  # see pair_sq_distances
 
 
 def blocks(n: int, size: int) -> Iterator[slice]:
@@ -141,19 +140,31 @@ def _refine_cancelled(
     threshold = tau * (xp.take(x_norms, suspects)[:, None] + ref.norms[None, :])
     sub_rows, cols = xp.nonzero(rows_d2 < threshold)
     rows = xp.take(suspects, sub_rows)
-    exact = pair_sq_distances(X, ref.Y, rows, cols, xp=xp, budget_bytes=budget_bytes)
+    # GEMM distances are BLAS's rounding anyway: few pairs need no compiled loop
+    exact = pair_sq_distances(
+        X, ref.Y, rows, cols, xp=xp, budget_bytes=budget_bytes, compiled_from=1 << 20
+    )
     scatter_set(D2, rows, cols, xp.astype(exact, D2.dtype), xp=xp)
 
 
 def pair_sq_distances(
-    X: Any, Y: Any, rows: Any, cols: Any, *, xp: ModuleType, budget_bytes: int
+    X: Any,
+    Y: Any,
+    rows: Any,
+    cols: Any,
+    *,
+    xp: ModuleType,
+    budget_bytes: int,
+    compiled_from: int = 0,
 ) -> Any:
     """``Σ (X[r] − Y[c])²`` in float64 for each pair ``(rows[p], cols[p])``, directly from the
-    coordinates: a compiled loop on numpy float64 (no gathered copies) from a million terms,
-    otherwise gathered in chunks that fit the budget (fewer terms cost less than compiling
-    the loop on a fresh machine)."""
+    coordinates: a compiled loop on numpy float64 (no gathered copies), otherwise gathered
+    in chunks that fit the budget. ``compiled_from``: fewer terms than this take the gathered
+    path on numpy too (no compiler on a fresh machine); its sums are rounded in another
+    order, so callers whose sums must not depend on how many pairs a call holds (the screen:
+    one process and Dask chunks give the same bits) leave it at 0."""
     numpy64 = array_api_compat.is_numpy_namespace(xp) and X.dtype == Y.dtype == np.float64
-    if numpy64 and rows.shape[0] * X.shape[1] >= _COMPILED_PAIRS_MIN_TERMS:
+    if numpy64 and rows.shape[0] * X.shape[1] >= compiled_from:
         from ..kernels import cpu
 
         out = np.empty(rows.shape[0], dtype=np.float64)
