@@ -14,6 +14,7 @@ import numpy as np
 
 from fastvr.classifiers import KNearestNeighbor, LinearSVM, TwoLayerNet
 from fastvr.tuning import cross_validate_k, train_linear_grid, train_two_layer_grid
+from tests.oracles import course_cross_validation
 
 from .conftest import course_data, run_benchmark
 
@@ -44,19 +45,7 @@ class CourseKNN:
 
 
 def course_loop(model_cls, X, y):
-    X_folds, y_folds = np.array_split(X, FOLDS), np.array_split(y, FOLDS)
-    k_to_accuracies = {}
-    for k in K_CHOICES:
-        k_to_accuracies[k] = []
-        for i in range(FOLDS):
-            model = model_cls()
-            model.train(
-                np.concatenate(X_folds[:i] + X_folds[i + 1 :]),
-                np.concatenate(y_folds[:i] + y_folds[i + 1 :]),
-            )
-            y_pred = model.predict(X_folds[i], k=k)
-            k_to_accuracies[k].append(float(np.mean(y_pred == y_folds[i])))
-    return k_to_accuracies
+    return course_cross_validation(model_cls, X, y, K_CHOICES, FOLDS)
 
 
 def _group(benchmark):

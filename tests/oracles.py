@@ -102,3 +102,45 @@ def course_color_histogram_hsv(im, nbin=10, xmin=0, xmax=255, normalized=True):
     hsv = matplotlib.colors.rgb_to_hsv(im / xmax) * xmax
     imhist, bin_edges = np.histogram(hsv[:, :, 0], bins=bins, density=normalized)
     return imhist * np.diff(bin_edges)
+
+
+def svm_loss_vectorized(W, X, y, reg):
+    """The course's vectorized SVM loss, as students write it."""
+    n = X.shape[0]
+    scores = X.dot(W)
+    correct = scores[np.arange(n), y][:, None]
+    margins = np.maximum(0, scores - correct + 1)
+    margins[np.arange(n), y] = 0
+    loss = margins.sum() / n + reg * np.sum(W * W)
+    binary = (margins > 0).astype(float)
+    binary[np.arange(n), y] = -binary.sum(axis=1)
+    return loss, X.T.dot(binary) / n + 2 * reg * W
+
+
+def softmax_loss_vectorized(W, X, y, reg):
+    """The course's vectorized softmax loss, as students write it."""
+    n = X.shape[0]
+    scores = X.dot(W)
+    scores -= scores.max(axis=1, keepdims=True)
+    probs = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+    loss = -np.log(probs[np.arange(n), y]).sum() / n + reg * np.sum(W * W)
+    probs[np.arange(n), y] -= 1
+    return loss, X.T.dot(probs) / n + 2 * reg * W
+
+
+def course_cross_validation(knn_cls, X, y, k_choices, num_folds):
+    """The course's knn.ipynb loop with the k-NN class ``knn_cls``: one train and predict per
+    fold and per k; accuracies as Python floats."""
+    X_folds, y_folds = np.array_split(X, num_folds), np.array_split(y, num_folds)
+    k_to_accuracies = {}
+    for k in k_choices:
+        k_to_accuracies[k] = []
+        for i in range(num_folds):
+            knn = knn_cls()
+            knn.train(
+                np.concatenate(X_folds[:i] + X_folds[i + 1 :]),
+                np.concatenate(y_folds[:i] + y_folds[i + 1 :]),
+            )
+            y_pred = knn.predict(X_folds[i], k=k)
+            k_to_accuracies[k].append(float(np.sum(y_pred == y_folds[i]) / len(y_folds[i])))
+    return k_to_accuracies
