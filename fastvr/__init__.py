@@ -61,3 +61,5 @@ __all__ = [
     "warmup",
     "working_memory",
 ]
+
+_warmup.PACKAGE_IMPORTED.set()  # the warm-up thread may import more now

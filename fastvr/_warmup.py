@@ -5,7 +5,8 @@ first kernel of a process costs ~0.4 s (Numba's own start-up). On a fresh machin
 Colab session) the course's first cells would wait seconds for compilers. So
 ``import fastvr`` starts one background thread that:
 
-1. starts a Python process at the lowest CPU priority and waits for it: that process
+1. starts a Python process at the lowest CPU priority and waits for it (meanwhile it imports
+   array-api-compat's numpy namespace, ~0.1 s left out of ``import fastvr``): that process
    compiles every kernel missing from Numba's cache into it (with the cache warm it only
    loads them, about a second of the other core). Compiling in a thread of the notebook's
    own process took the interpreter lock from the notebook's cells for seconds (measured:
@@ -42,6 +43,7 @@ ENV = "FASTVR_WARMUP"
 _ON, _OFF = ("background", "on", "1"), ("off", "0")
 
 _thread: threading.Thread | None = None
+PACKAGE_IMPORTED = threading.Event()  # set by fastvr/__init__.py as its last line
 _failure: BaseException | None = None
 
 
@@ -211,15 +213,22 @@ def _compile_in_another_process(kernels: str) -> bool:
         "spec.loader.exec_module(warmup)\n"
         f"warmup.compile_yielding({kernels!r})\n"
     )
-    done = subprocess.run(
+    child = subprocess.Popen(
         [sys.executable, "-c", code],
         env={**os.environ, ENV: "off"},  # fastvr imported there starts no warm-up
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        check=False,  # a failure shows where the kernel is next called
     )
-    return done.returncode == 0
+    try:
+        # Meanwhile, the numpy namespace every computation takes: its import (~0.1 s, numpy's
+        # lazy submodules) is left out of ``import fastvr`` and done here, once that import
+        # has returned (not to slow it down), off the notebook's path.
+        PACKAGE_IMPORTED.wait(60)
+        import array_api_compat.numpy  # noqa: F401
+    finally:
+        returncode = child.wait()
+    return returncode == 0  # a failure shows where the kernel is next called
 
 
 def _hold_compiler_across_fork() -> None:

@@ -30,8 +30,6 @@ from .chunks import (
 from .core import compute_here, is_dask, require_dask
 from .search import Partial, Search, finished, merge, plan
 
-_HOST = array_api_compat.array_namespace(np.empty(0))
-
 
 def queries(X: Any, n_features: int) -> Any:
     """Queries checked: a Dask array's metadata, or an in-memory array, on the host."""
@@ -238,7 +236,7 @@ def vote_labels(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
     from ..ops.neighbors import vote
 
     codes = np.searchsorted(classes, labels)
-    return classes[vote(codes, classes.shape[0], xp=_HOST)]
+    return classes[vote(codes, classes.shape[0], xp=array_api_compat.array_namespace(codes))]
 
 
 def predict_labels(
