@@ -378,12 +378,12 @@ def test_save_and_load_in_the_course_format(save_dir, capsys):
 
     model = FullyConnectedNet([4], input_dim=3, num_classes=2)
     model.save("net.npy")
-    assert capsys.readouterr().out == "net.npy saved.\n"
+    assert capsys.readouterr().out == f"{save_dir / 'net.npy'} saved.\n"
     written = np.load(save_dir / "net.npy", allow_pickle=True).item()  # the course's reader
     assert sorted(written) == sorted(model.params)
     other = FullyConnectedNet([4], input_dim=3, num_classes=2)
     assert other.load("net.npy") is True
-    assert capsys.readouterr().out == "net.npy loaded.\n"
+    assert capsys.readouterr().out == f"{save_dir / 'net.npy'} loaded.\n"
     for name, value in model.params.items():
         np.testing.assert_array_equal(other.params[name], value)
     np.save(save_dir / "softmax.npy", {"W": np.eye(3)})  # as the course's save writes it

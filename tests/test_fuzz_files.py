@@ -7,6 +7,7 @@ Profiles as in ``test_fuzz.py`` (``HYPOTHESIS_PROFILE=ci|soak``).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import pickle
@@ -136,3 +137,115 @@ def test_unreadable_file(tmp_path):
     path.chmod(0)
     with pytest.raises(REFUSALS, match="data_batch_1"):
         load_CIFAR_batch(path)
+
+
+# -- model files that parse but do not fit the model, and names that lead elsewhere ---------
+
+_VALUES = st.one_of(
+    st.sampled_from(["text", b"bytes", None, 3, 2.5, [1.0, 2.0], {"W": 1}]),
+    st.builds(
+        lambda shape, dtype: np.ones(shape, dtype=dtype),
+        st.lists(st.integers(0, 5), max_size=3).map(tuple),
+        st.sampled_from([np.float64, np.float32, np.float16, np.int64, np.bool_, np.complex128]),
+    ),
+)
+
+
+@st.composite
+def plausible_params(draw, like: dict) -> dict:
+    """A model's parameters with a few entries dropped, renamed, added or replaced."""
+    params = {name: np.array(value) for name, value in like.items()}
+    for _ in range(draw(st.integers(1, 3))):
+        how = draw(st.sampled_from(["drop", "add", "replace", "reshape", "retype"]))
+        name = draw(st.sampled_from(sorted(params) or ["W1"]))
+        if how == "drop":
+            params.pop(name, None)
+        elif how == "add":
+            params[draw(st.sampled_from(["W3", "b3", "gamma1", "W", "extra"]))] = draw(_VALUES)
+        elif how == "replace":
+            params[name] = draw(_VALUES)
+        elif isinstance(params.get(name), np.ndarray) and params[name].dtype.kind in "fiub":
+            value = params[name]
+            params[name] = (
+                value.astype(draw(st.sampled_from([np.int32, np.float32, np.float16, object])))
+                if how == "retype"
+                else np.ones(tuple(max(0, n + draw(st.integers(-1, 1))) for n in value.shape))
+            )
+    return params
+
+
+@given(data=st.data())
+def test_models_load_only_files_that_fit_them(data, tmp_path_factory):
+    from fastvr.classifiers import LinearSVM
+    from fastvr.classifiers.fc_net import FullyConnectedNet
+    from fastvr.saved import set_save_folder
+
+    folder = tmp_path_factory.mktemp("models")
+    set_save_folder(folder)
+    try:
+        model = data.draw(
+            st.sampled_from(
+                [
+                    lambda: FullyConnectedNet([4, 3], input_dim=5, num_classes=2),
+                    lambda: FullyConnectedNet([4], 5, 2, normalization="batchnorm"),
+                    lambda: _linear(LinearSVM),
+                ]
+            )
+        )()
+        like = {"W": model.W} if hasattr(model, "W") else model.params
+        params = data.draw(plausible_params(like))
+        np.save(folder / "m.npy", params)
+        before = {k: np.array(v) for k, v in like.items()}
+        printed = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(printed):
+                model.load("m.npy")
+        except ValueError as exc:
+            assert "m.npy" in str(exc)
+            assert "loaded" not in printed.getvalue()
+            after = {"W": model.W} if hasattr(model, "W") else model.params
+            assert sorted(after) == sorted(before)
+            for name, value in before.items():
+                np.testing.assert_array_equal(after[name], value)
+            return
+        after = {"W": model.W} if hasattr(model, "W") else model.params
+        assert sorted(after) == sorted(params)  # loaded: exactly the file's names ...
+        for name, value in after.items():  # ... as floating arrays of the model's shapes
+            assert value.dtype.kind == "f" and value.shape == np.shape(params[name])
+            if hasattr(model, "params"):
+                assert value.shape == before[name].shape
+    finally:
+        set_save_folder(None)
+
+
+def _linear(cls):
+    model = cls()
+    model.W = np.ones((5, 3))
+    return model
+
+
+_NAMES = st.lists(
+    st.sampled_from(["..", ".", "m.npy", "sub", "/", "/tmp", "a..b", "~", "x.npy"]),
+    min_size=1,
+    max_size=4,
+).map(lambda parts: "/".join(parts).replace("//", "/"))
+
+
+@given(name=_NAMES)
+def test_saving_never_writes_outside_the_save_folder(name, tmp_path_factory):
+    from fastvr.classifiers import Softmax
+    from fastvr.saved import set_save_folder
+
+    root = tmp_path_factory.mktemp("root")
+    folder = root / "saved"
+    set_save_folder(folder)
+    model = Softmax()
+    model.W = np.eye(2)
+    try:
+        model.save(name)
+    except (ValueError, FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+        assert repr(name) in str(exc) or str(folder) in str(exc), exc
+    finally:
+        set_save_folder(None)
+    written = [p for p in root.rglob("*") if p.is_file()]
+    assert all(folder in p.parents for p in written), written

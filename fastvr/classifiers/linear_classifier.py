@@ -19,7 +19,7 @@ from .._validation import (
     check_samples,
 )
 from ..ops.losses import hinge_loss, linear_loss, softmax_cross_entropy
-from ..saved import load_params, save_params
+from ..saved import Slot, load_params, save_params
 from ._loss_api import check_labels_fit_weights
 from .linear_svm import svm_loss_vectorized
 from .softmax import softmax_loss_vectorized
@@ -150,12 +150,14 @@ class LinearClassifier:
         save_params(fname, {"W": self.W})
 
     def load(self, fname: str) -> bool:
-        """Load ``W`` saved as ``fname``; False (and the course's line) if the file is missing."""
-        params = load_params(fname)
+        """Load ``W`` saved as ``fname``; False (and the course's line) if the file is missing.
+
+        The file must hold only ``W``, a non-empty floating matrix (any size: loading replaces
+        the classifier); otherwise a ``ValueError`` says what differs and ``W`` is unchanged.
+        """
+        params = load_params(fname, {"W": Slot((None, None))}, model=type(self).__name__)
         if params is None:
             return False
-        if "W" not in params:
-            raise ValueError(f"{fname} holds {sorted(params)}, not a linear classifier's 'W'")
         self.W = params["W"]
         return True
 
