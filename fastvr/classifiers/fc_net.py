@@ -113,8 +113,13 @@ class _FullyConnected:
         save_params(fname, self.params)
 
     def load(self, fname: str) -> bool:
-        """Load ``params`` saved as ``fname``; False (and the course's line) if it is missing."""
-        params = load_params(fname)
+        """Load ``params`` saved as ``fname``; False (and the course's line) if it is missing.
+
+        The file must hold this network's parameters: the same names and shapes, floating
+        values (cast to the network's dtype); otherwise a ``ValueError`` says what differs
+        and the network is unchanged.
+        """
+        params = load_params(fname, self.params, model=type(self).__name__)
         if params is None:
             return False
         self.params = params
@@ -305,7 +310,7 @@ class FullyConnectedNet(_FullyConnected):
             raise TypeError(f"hidden_dims must be a list of ints; got {hidden_dims!r}")
         dims = [
             check_int(input_dim, "input_dim", low=1),
-            *(check_int(h, "hidden_dims[...]", low=1) for h in hidden_dims),
+            *(check_int(h, f"hidden_dims[{i}]", low=1) for i, h in enumerate(hidden_dims)),
             check_int(num_classes, "num_classes", low=1),
         ]
         keep = check_real(dropout_keep_ratio, "dropout_keep_ratio")
