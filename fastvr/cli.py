@@ -12,8 +12,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict
 
-from . import __version__, _warmup
-from ._backend import BACKEND_NAMES, BackendUnavailableError, backend, cuda_device_count
+from . import __version__, _warmup, data_utils, saved
+from ._backend import (
+    BACKEND_NAMES,
+    BackendUnavailableError,
+    backend,
+    cuda_device_count,
+    environment_backend,
+)
 from ._config import get_working_memory
 
 
@@ -49,21 +55,43 @@ def _gpus() -> list[str]:
     ]
 
 
+def _save_folder() -> str:
+    """The save folder, or why models cannot be saved there."""
+    folder = os.path.abspath(saved.save_folder())
+    if os.path.isdir(folder):
+        return folder
+    if os.path.exists(folder):
+        return f"error: {folder} is not a folder"
+    if not os.path.isdir(os.path.dirname(folder)):
+        return f"error: {folder} cannot be created (its parent does not exist)"
+    return f"{folder} (created on the first save)"
+
+
+def _cifar10() -> str:
+    """Where CIFAR-10 is found now, or why not."""
+    try:
+        return os.path.abspath(data_utils.find_cifar10())
+    except FileNotFoundError as error:
+        if os.environ.get(data_utils.CIFAR10_ENV):
+            return f"error: {error}"
+        return "not found (the demo uses the bundled digits)"
+
+
 def info() -> dict:
     """What ``fastvr info`` reports, as a dict."""
     from .kernels.cpu import thread_count
 
-    with backend(os.environ.get("FASTVR_BACKEND", "auto")) as chosen:
-        selected = str(chosen)
     return {
         "fastvr": __version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "backend (auto or FASTVR_BACKEND)": selected,
+        "backend (auto or FASTVR_BACKEND)": environment_backend(),
         "CUDA devices": _gpus() or "none",
         "kernel threads": thread_count(),
         "kernel warm-up (FASTVR_WARMUP)": f"{_warmup.setting()}, {_warmup.status()}",
         "working memory": f"{get_working_memory():.0f} MiB",
+        "save folder (FASTVR_SAVE_DIR)": _save_folder(),
+        "CIFAR-10 (FASTVR_CIFAR10_DIR)": _cifar10(),
         "packages": _versions(),
     }
 

@@ -222,7 +222,13 @@ def find_cifar10(cifar10_dir: str | os.PathLike | None = None) -> str:
     """
     if cifar10_dir is not None:
         return check_path(cifar10_dir, "cifar10_dir")
-    candidates = [(f"${CIFAR10_ENV}", os.environ.get(CIFAR10_ENV))]
+    chosen = os.environ.get(CIFAR10_ENV, "")
+    if chosen and not os.path.isdir(chosen):  # set, but wrong: never fall back silently
+        raise FileNotFoundError(
+            f"{CIFAR10_ENV}={chosen!r} is not a folder ({os.path.abspath(chosen)}); set it to "
+            f"the folder of CIFAR-10's data_batch_* files, or unset it"
+        )
+    candidates = [(f"${CIFAR10_ENV}", chosen)]
     candidates += [("the course's folder", _COURSE_CIFAR10), ("here", "cifar-10-batches-py")]
     for _, path in candidates:
         if path and os.path.isdir(path):

@@ -32,6 +32,7 @@ from ._select import (
     backend,
     cuda_device_count,
     current_backend,
+    environment_backend,
     import_cupy,
     use,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "clamp_min_",
     "cuda_device_count",
     "current_backend",
+    "environment_backend",
     "float_dtype_for",
     "import_cupy",
     "itemsize",

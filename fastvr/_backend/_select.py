@@ -106,9 +106,31 @@ def _resolve(request: _Request) -> Backend:
 
 def _current_request() -> _Request:
     request = _requested.get()
-    if request is _NOT_SET:
-        return _check_request(os.environ.get(_ENV_VAR, "auto"), None)
-    return request
+    return _environment_request() if request is _NOT_SET else request
+
+
+def _environment_request() -> _Request:
+    """The backend ``FASTVR_BACKEND`` asks for: unset or empty is ``"auto"``; another value
+    is a one-line ``ValueError`` naming the variable and its values."""
+    value = os.environ.get(_ENV_VAR, "")
+    if not value.strip():
+        return _Request("auto", None)
+    if value.strip().lower() not in BACKEND_NAMES:
+        names = ", ".join(repr(name) for name in BACKEND_NAMES)
+        raise ValueError(
+            f"{_ENV_VAR}={value!r} is not one of {names} (empty means 'auto'); "
+            f"fix or unset it, or choose in code with fastvr.use(...)"
+        )
+    return _check_request(value, None)
+
+
+def environment_backend() -> str:
+    """What ``FASTVR_BACKEND`` resolves to here, as text: the backend, or why it cannot be
+    used (``fastvr info`` reports it rather than failing)."""
+    try:
+        return str(_resolve(_environment_request()))
+    except (ValueError, BackendUnavailableError) as error:
+        return f"error: {error}"
 
 
 def current_backend() -> Backend:
