@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import math
+import os
 from collections.abc import Iterator
 
 DEFAULT_WORKING_MEMORY_MIB = 1024.0
@@ -68,6 +69,43 @@ def budget_bytes(working_memory_mib: float | None = None) -> int:
     """The budget in bytes: the given MiB, or the current setting."""
     mib = get_working_memory() if working_memory_mib is None else _check_mib(working_memory_mib)
     return int(mib * 2**20)
+
+
+def machine_bytes() -> int | None:
+    """The memory this process could have now: the machine's available memory (Linux's
+    ``MemAvailable``; elsewhere its physical memory), or its container's limit (cgroups)
+    when lower; ``None`` where the system does not say.
+
+    The working-memory budget shapes how work is chunked; this bounds what cannot be
+    chunked (a network's weights, a minibatch the caller asked for).
+
+    Examples
+    --------
+    >>> from fastvr._config import machine_bytes
+    >>> machine_bytes() is None or machine_bytes() > 2**20
+    True
+    """
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows)
+        return None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    total = min(total, int(line.split()[1]) * 1024)
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(limit_file) as f:
+                text = f.read().strip()
+        except OSError:
+            continue
+        if text.isdigit():  # "max": no limit
+            total = min(total, int(text))
+    return total
 
 
 # -- exact k-NN screening (fastvr.ops.screen) ---------------------------------------------------

@@ -165,6 +165,39 @@ def check_finite(X: Any, name: str, *, xp: Any) -> None:
         raise ValueError(f"{name} contains NaN or infinity")
 
 
+def check_distance_data(X: Any, name: str, metric: str, *, xp: Any) -> None:
+    """:func:`check_finite` for k-NN data (N, D), and values small enough that no ``metric``
+    distance between two rows overflows ``X``'s dtype: a ``ValueError`` naming the largest
+    value and the limit, instead of infinite distances and wrong neighbours.
+
+    One pass, as :func:`check_finite`: the sum of squares (one BLAS dot product) is finite
+    and below the limit squared for all usual data, and NaN or ±inf make it non-finite.
+    Only when it is not does a min/max pass tell bad values from huge ones.
+    """
+    d = X.shape[1]
+    top = float(xp.finfo(X.dtype).max)
+    # L2: squared differences and the GEMM's norms stay below top / 2 with this margin
+    limit = math.sqrt(top / (8 * d)) if metric == "l2" else top / (4 * d)
+    native = native_namespace(xp)
+    if native is not None and X.flags.c_contiguous:
+        flat = xp.reshape(X, (-1,))
+        with np.errstate(invalid="ignore", over="ignore"):
+            total = float(flat @ flat)
+        if math.isfinite(total) and math.sqrt(total) <= limit:
+            return
+    low, high = float(xp.min(X)), float(xp.max(X))  # NaN propagates, ±inf shows
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ValueError(f"{name} contains NaN or infinity")
+    largest = max(abs(low), abs(high))
+    if largest > limit:
+        what = "squared distances" if metric == "l2" else "distances"
+        raise ValueError(
+            f"{name} holds values up to {largest:.3g}: their {metric} {what} would overflow "
+            f"{X.dtype} (with {d} features k-NN takes |values| <= {limit:.3g}); divide the "
+            "training and test data by one common scale first (neighbours do not change)"
+        )
+
+
 def check_real(value: Any, name: str, *, low: float | None = None) -> float:
     """A finite real number (optionally ``>= low``) as a Python float."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -197,9 +230,9 @@ def check_labels(y: Any, name: str, n_samples: int, place: Placement) -> Any:
 
 def check_class_count(top_label: int, dim: int, itemsize: int, name: str = "y") -> int:
     """The number of classes ``top_label + 1`` implies, unless its ``(dim, classes)`` weight
-    matrix would outgrow the working-memory budget (default 1 GiB): labels such as database
-    ids instead of class indices then raise a ``ValueError`` naming the largest label and the
-    memory it would take, instead of allocating it or dying with ``MemoryError``.
+    matrix would outgrow the machine's memory: labels such as database ids instead of class
+    indices then raise a ``ValueError`` naming the largest label and the memory it would
+    take, instead of dying with ``MemoryError``.
     """
     classes = top_label + 1
     check_fits(
@@ -212,15 +245,17 @@ def check_class_count(top_label: int, dim: int, itemsize: int, name: str = "y") 
 
 
 def check_fits(nbytes: int, what: str, *, hint: str = "") -> None:
-    """``ValueError`` when ``what`` would take more than the working-memory budget: an
-    absurd size argument fails with its name instead of ``MemoryError`` (or the OOM killer)."""
-    from ._config import budget_bytes
+    """``ValueError`` when ``what`` would take more memory than this machine has available
+    (or its container allows): an absurd size fails with its name instead of ``MemoryError``
+    or the OOM killer. The working-memory budget is not the bound: it only shapes chunking, and
+    this is for what cannot be chunked (weights, a minibatch the caller asked for)."""
+    from ._config import machine_bytes
 
-    if nbytes > budget_bytes():
+    limit = machine_bytes()
+    if limit is not None and nbytes > limit:
         raise ValueError(
-            f"{what} would take {nbytes / 2**30:,.1f} GiB, more than the working-memory budget "
-            f"({budget_bytes() / 2**30:g} GiB; fastvr.set_working_memory raises it)"
-            + (f"; {hint}" if hint else "")
+            f"{what} would take {nbytes / 2**30:,.1f} GiB, more than this machine's available "
+            f"memory ({limit / 2**30:,.1f} GiB)" + (f"; {hint}" if hint else "")
         )
 
 

@@ -66,9 +66,10 @@ def _check_cells(size: tuple, name: str) -> None:
 
 
 def _check_bins(nbin: Any, images: int, xmin: Any, xmax: Any) -> int:
-    """``nbin`` as an int whose histograms fit the working memory; ``xmin < xmax``."""
+    """``nbin`` as an int whose histograms fit in memory; ``xmin < xmax``."""
     nbin = check_int(nbin, "nbin", low=1)
-    check_fits(images * (nbin + 1) * 8, f"nbin = {nbin} hue bins per image")
+    # the bin edges, the counts and the result: three arrays of nbin + 1 per image
+    check_fits(3 * images * (nbin + 1) * 8, f"nbin = {nbin} hue bins per image")
     xmin, xmax = check_real(xmin, "xmin"), check_real(xmax, "xmax")
     if xmax <= xmin:
         raise ValueError(f"xmax must be greater than xmin; got xmin={xmin}, xmax={xmax}")

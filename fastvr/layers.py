@@ -22,6 +22,7 @@ array([[0., 0., 0., 0.],
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import array_api_compat
@@ -57,6 +58,12 @@ def _namespace(**arrays: Any) -> Any:
         if xp.isdtype(value.dtype, "real floating"):
             check_finite(value, name, xp=xp)
     return array_api_compat.array_namespace(*arrays.values())
+
+
+def _samples(x: Any, layer: str) -> None:
+    """Every layer refuses an empty minibatch alike (a mean over no samples is NaN)."""
+    if x.ndim < 1 or x.shape[0] == 0:
+        raise ValueError(f"{layer} needs at least one sample; got x of shape {tuple(x.shape)}")
 
 
 def _cache(cache: Any, size: int, forward: str) -> tuple:
@@ -98,12 +105,13 @@ def affine_forward(x: Any, w: Any, b: Any) -> tuple[Any, tuple]:
     array([[1.5, 1. ]])
     """
     xp = _namespace(x=x, w=w, b=b)
-    if x.ndim < 1 or w.ndim != 2 or b.ndim != 1:
+    _samples(x, "affine_forward")
+    if w.ndim != 2 or b.ndim != 1:
         raise ValueError(
             f"affine_forward takes x (N, d_1, ..., d_k), w (D, M) and b (M,); got x {x.shape}, "
             f"w {w.shape}, b {b.shape}"
         )
-    rows = xp.reshape(x, (x.shape[0], -1))
+    rows = xp.reshape(x, (x.shape[0], math.prod(x.shape[1:])))  # (-1 fails when D = 0)
     if rows.shape[1] != w.shape[0] or b.shape != (w.shape[1],):
         raise ValueError(
             f"affine_forward: x flattens to {rows.shape[1]} values per row, w is {w.shape} and "
@@ -129,7 +137,7 @@ def affine_backward(dout: Any, cache: tuple) -> tuple[Any, Any, Any]:
     if x.ndim < 1 or w.ndim != 2:
         raise ValueError(f"cache holds x {x.shape} and w {w.shape}, not affine_forward's")
     xp = _upstream(dout, (x.shape[0], w.shape[1]), "affine_forward")
-    rows = xp.reshape(x, (x.shape[0], -1))
+    rows = xp.reshape(x, (x.shape[0], math.prod(x.shape[1:])))  # (-1 fails when D = 0)
     dx, dw, db = nets.affine_backward(dout, (rows, w), xp=xp)
     return xp.reshape(dx, x.shape), dw, db
 
@@ -144,7 +152,9 @@ def relu_forward(x: Any) -> tuple[Any, Any]:
     >>> relu_forward(np.array([-1.0, 2.0]))[0]
     array([0., 2.])
     """
-    out, _ = nets.relu_forward(x, xp=_namespace(x=x))
+    xp = _namespace(x=x)
+    _samples(x, "relu_forward")
+    out, _ = nets.relu_forward(x, xp=xp)
     return out, x
 
 
@@ -189,6 +199,7 @@ def softmax_loss(x: Any, y: Any) -> tuple[float, Any]:
     True
     """
     xp = _namespace(x=x, y=y)
+    _samples(x, "softmax_loss")
     x = xp.astype(x, float_dtype_for(x.dtype, xp=xp), copy=False)  # integer scores: no wrap
     loss, dx = softmax_cross_entropy(x, _labels(x, y, xp), xp=xp)
     return float(loss), dx
@@ -205,6 +216,7 @@ def svm_loss(x: Any, y: Any) -> tuple[float, Any]:
     0.5
     """
     xp = _namespace(x=x, y=y)
+    _samples(x, "svm_loss")
     x = xp.astype(x, float_dtype_for(x.dtype, xp=xp), copy=False)  # integer scores: no wrap
     loss, dx = hinge_loss(x, _labels(x, y, xp), xp=xp)
     return float(loss), dx
@@ -361,6 +373,7 @@ def dropout_forward(x: Any, dropout_param: dict) -> tuple[Any, tuple]:
     [0.0, 2.0]
     """
     xp = _namespace(x=x)
+    _samples(x, "dropout_forward")
     check_dict(dropout_param, "dropout_param", required=("p", "mode"))
     if "seed" in dropout_param:
         seed = dropout_param["seed"]

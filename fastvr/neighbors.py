@@ -13,7 +13,7 @@ from typing import Any
 
 from . import _config, _dask
 from ._backend import Placement, placement_for
-from ._validation import check_int, check_same_features, check_samples
+from ._validation import check_distance_data, check_int, check_same_features, check_samples
 from .ops import distances as _dist
 from .ops import screen as _screen
 from .ops.neighbors import kneighbors as _kneighbors
@@ -125,6 +125,15 @@ def rows_index(Y: Any, place: Placement, metric: str) -> Index:
     return Index(place, _dist.Reference(Y, None), metric)
 
 
+def check_knn_samples(X: Any, name: str, place: Placement, metric: str) -> Any:
+    """``X`` checked as k-NN data (N, D) on ``place``: finite, and small enough that no
+    ``metric`` distance overflows (see :func:`fastvr._validation.check_distance_data`)."""
+    # products=False: centred (copied) before any product
+    X = check_samples(X, name, place, products=False, finite=False)
+    check_distance_data(X, name, metric, xp=place.xp)
+    return X
+
+
 def common_dtype(X: Any, Y: Any, xp: ModuleType) -> tuple[Any, Any]:
     """Both arrays in their common floating dtype (float32 with float64 gives float64)."""
     dtype = xp.result_type(X.dtype, Y.dtype)
@@ -199,8 +208,8 @@ def pairwise_distances(
         Y = X if Y is None else Y
         return _dask.pairwise_distances(X, Y, metric=metric, method=method, squared=squared)
     place = placement_for(X, Y)
-    X = check_samples(X, "X", place, products=False)  # centred (copied) before any product
-    Y = X if Y is None else check_samples(Y, "Y", place, products=False)
+    X = check_knn_samples(X, "X", place, metric)
+    Y = X if Y is None else check_knn_samples(Y, "Y", place, metric)
     check_same_features(X, Y, "X", "Y")
     X, Y = common_dtype(X, Y, place.xp)
     index = build_index(Y, place, metric, screen=False)
@@ -249,8 +258,8 @@ def kneighbors(
         _config.budget_bytes(working_memory)  # checked here, not in every task
         return _dask.kneighbors(X, Y, k, metric=metric, working_memory=working_memory)
     place = placement_for(X, Y)
-    X = check_samples(X, "X", place, products=False)  # centred (copied) before any product
-    Y = check_samples(Y, "Y", place, products=False)
+    X = check_knn_samples(X, "X", place, metric)
+    Y = check_knn_samples(Y, "Y", place, metric)
     check_same_features(X, Y, "X", "Y")
     k = check_int(k, "k", low=1, high=Y.shape[0])
     X, Y = common_dtype(X, Y, place.xp)

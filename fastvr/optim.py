@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import array_api_compat
@@ -29,15 +30,54 @@ __all__ = ["adam", "rmsprop", "sgd", "sgd_momentum"]
 # Adam's decay rates: 1 would divide its bias correction by zero
 _FRACTIONS = ("beta1", "beta2")
 
+# each rule's hyper-parameters (with the course's defaults) and the state it keeps
+_DEFAULTS = {
+    "sgd": {"learning_rate": 1e-2},
+    "sgd_momentum": {"learning_rate": 1e-2, "momentum": 0.9},
+    "rmsprop": {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8},
+    "adam": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "t": 0},
+}
+_STATE = {"sgd": (), "sgd_momentum": ("velocity",), "rmsprop": ("cache",), "adam": ("m", "v")}
+_warned: set[tuple[str, frozenset]] = set()
 
-def _start(
-    w: Any, dw: Any, config: dict | None, defaults: dict, state: tuple[str, ...] = ()
-) -> tuple[Any, dict]:
+
+def warn_unknown_keys(rule: str, config: dict) -> None:
+    """One ``UserWarning`` per process for keys of ``config`` that the update ``rule``
+    never reads (a typo such as ``lr`` for ``learning_rate`` would otherwise be ignored
+    silently, as in the course), naming them and the keys it knows.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from fastvr.optim import warn_unknown_keys
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_unknown_keys("sgd", {"lr": 1e-3})
+    >>> print(caught[0].message)
+    sgd ignores the optim_config key 'lr'; it reads 'learning_rate'
+    """
+    unknown = frozenset(config).difference(_DEFAULTS[rule], _STATE[rule])
+    if not unknown or (rule, unknown) in _warned:
+        return
+    _warned.add((rule, unknown))
+    keys = ", ".join(repr(k) for k in sorted(unknown, key=str))
+    known = ", ".join(repr(k) for k in (*_DEFAULTS[rule], *_STATE[rule]))
+    plural = "s" if len(unknown) > 1 else ""
+    warnings.warn(
+        f"{rule} ignores the optim_config key{plural} {keys}; it reads {known}",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
+def _start(w: Any, dw: Any, config: dict | None, rule: str) -> tuple[Any, dict]:
     """The namespace, and ``config`` with the rule's defaults filled in once everything in it
     has been checked (nothing is filled in for a call that fails)."""
+    defaults, state = _DEFAULTS[rule], _STATE[rule]
     if config is None:
         config = {}
     check_dict(config, "config")
+    warn_unknown_keys(rule, config)
     for name, value in (("w", w), ("dw", dw)):
         check_array(value, name, kinds="real floating")
     xp = array_api_compat.array_namespace(w, dw)
@@ -71,7 +111,7 @@ def sgd(w: Any, dw: Any, config: dict | None = None) -> tuple[Any, dict]:
 
     config: ``learning_rate`` (1e-2).
     """
-    _, config = _start(w, dw, config, {"learning_rate": 1e-2})
+    _, config = _start(w, dw, config, "sgd")
     w -= config["learning_rate"] * dw
     return w, config
 
@@ -82,7 +122,7 @@ def sgd_momentum(w: Any, dw: Any, config: dict | None = None) -> tuple[Any, dict
 
     config: ``learning_rate`` (1e-2), ``momentum`` (0.9), ``velocity`` (zeros like ``w``).
     """
-    xp, config = _start(w, dw, config, {"learning_rate": 1e-2, "momentum": 0.9}, ("velocity",))
+    xp, config = _start(w, dw, config, "sgd_momentum")
     v = config["momentum"] * _state(config, "velocity", w, xp) - config["learning_rate"] * dw
     config["velocity"] = v
     return w + v, config
@@ -96,8 +136,7 @@ def rmsprop(w: Any, dw: Any, config: dict | None = None) -> tuple[Any, dict]:
     ``next_w = w - learning_rate * dw / (sqrt(cache) + epsilon)``.
     config: ``learning_rate`` (1e-2), ``decay_rate`` (0.99), ``epsilon`` (1e-8), ``cache``.
     """
-    defaults = {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8}
-    xp, config = _start(w, dw, config, defaults, ("cache",))
+    xp, config = _start(w, dw, config, "rmsprop")
     rate = config["decay_rate"]
     cache = rate * _state(config, "cache", w, xp) + (1 - rate) * (dw * dw)
     config["cache"] = cache
@@ -114,8 +153,7 @@ def adam(w: Any, dw: Any, config: dict | None = None) -> tuple[Any, dict]:
     and ``v̂ = v / (1 - beta2^t)``. config: ``learning_rate`` (1e-3), ``beta1`` (0.9),
     ``beta2`` (0.999), ``epsilon`` (1e-8), ``m``, ``v`` (zeros like ``w``), ``t`` (0).
     """
-    defaults = {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "t": 0}
-    xp, config = _start(w, dw, config, defaults, ("m", "v"))
+    xp, config = _start(w, dw, config, "adam")
     beta1, beta2 = config["beta1"], config["beta2"]
     config["t"] += 1
     t = config["t"]

@@ -32,6 +32,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import os
 import pickle
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -42,7 +43,15 @@ import numpy as np
 from . import optim
 from ._backend import Placement, placement_with_state, take_rows
 from ._training import gather_floats
-from ._validation import check_batch, check_flag, check_int, check_labels, check_real, check_samples
+from ._validation import (
+    check_batch,
+    check_flag,
+    check_int,
+    check_labels,
+    check_path,
+    check_real,
+    check_samples,
+)
 from .classifiers._loss_api import check_labels_fit_weights
 from .classifiers.fc_net import _FullyConnected
 from .ops.distances import blocks
@@ -99,7 +108,7 @@ class Solver:
         ):
             if value is not None:
                 check_int(value, name, low=1)
-        checkpoint_name = kwargs.pop("checkpoint_name", None)
+        checkpoint_name = _checkpoint_name(kwargs.pop("checkpoint_name", None))
         print_every = check_int(kwargs.pop("print_every", 10), "print_every", low=1)
         verbose = check_flag(kwargs.pop("verbose", True), "verbose")
         if len(kwargs) > 0:
@@ -111,6 +120,8 @@ class Solver:
             if not isinstance(update_rule, str) or update_rule not in optim.__all__:
                 raise ValueError(f'Invalid update_rule "{update_rule}"')
             update_rule = getattr(optim, update_rule)
+        if getattr(update_rule, "__module__", None) == optim.__name__:
+            optim.warn_unknown_keys(update_rule.__name__, optim_config)  # here, not mid-run
 
         self.model = model
         self.X_train, self.y_train = data["X_train"], data["y_train"]
@@ -354,3 +365,22 @@ def _length(x: Any, name: str) -> int:
 
 def _copy(x: Any) -> Any:
     return array_api_compat.array_namespace(x).asarray(x, copy=True)
+
+
+def _checkpoint_name(name: Any) -> str | None:
+    """``checkpoint_name`` checked before any training: its folder must exist and be
+    writable (the course's Solver found out after the first epoch)."""
+    if name is None:
+        return None
+    name = check_path(name, "checkpoint_name")
+    folder = os.path.dirname(name) or "."
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(
+            f"checkpoint_name {name!r}: the folder {os.path.abspath(folder)} does not exist "
+            "(create it first; checkpoints are written there after every epoch)"
+        )
+    if not os.access(folder, os.W_OK):
+        raise PermissionError(
+            f"checkpoint_name {name!r}: the folder {os.path.abspath(folder)} is not writable"
+        )
+    return name

@@ -243,8 +243,8 @@ def test_labels_that_are_ids_not_class_indices():
     svm = LinearSVM()
     svm.train(X, many, num_iters=1, batch_size=2)
     assert svm.W.shape == (4, 300_000)
-    with fastvr.working_memory(1), pytest.raises(ValueError, match="y holds label 299999"):
-        LinearSVM().train(X, many)  # the budget is the bound (1 MiB here)
+    with fastvr.working_memory(1):  # the budget shapes chunking only: nothing is refused
+        LinearSVM().train(X, many, num_iters=1, batch_size=2)
 
 
 def test_holes_a_first_fuzz_found():
@@ -283,26 +283,29 @@ def test_holes_a_first_fuzz_found():
 
 
 def test_absurd_sizes_are_refused_before_they_allocate():
-    """Sizes the fuzz tried (10**9): each a ValueError naming the argument, not MemoryError
-    or the OOM killer."""
+    """Sizes no machine holds (10**13: tens of TiB), as the fuzz tries them: each a
+    ValueError naming the argument, not MemoryError or the OOM killer. (The working-memory
+    budget refuses nothing: sizes a machine can hold are allocated, as the course does.)"""
     from fastvr.classifiers import LinearSVM
     from fastvr.classifiers.fc_net import FullyConnectedNet
     from fastvr.classifiers.neural_net import TwoLayerNet
     from fastvr.features import color_histogram_hsv, extract_features, hog_feature
     from fastvr.solver import Solver
 
-    X, y, huge = np.ones((6, 4)), np.arange(6) % 3, 10**9
-    with pytest.raises(ValueError, match=r"batch_size = 1000000000 \(one minibatch\) would take"):
+    X, y, huge = np.ones((6, 4)), np.arange(6) % 3, 10**13
+    with pytest.raises(
+        ValueError, match=r"batch_size = 10000000000000 \(one minibatch\) would take"
+    ):
         LinearSVM().train(X, y, batch_size=huge)
-    with pytest.raises(ValueError, match=r"input_dim, hidden_dims, num_classes = \[1000000000"):
+    with pytest.raises(ValueError, match=r"input_dim, hidden_dims, num_classes = \[10000000000000"):
         FullyConnectedNet([5], input_dim=huge)
     with pytest.raises(ValueError, match="input_size x hidden_size x output_size weights"):
         TwoLayerNet(4, huge, 3)
     data = {"X_train": X, "y_train": y, "X_val": X, "y_val": y}
-    with pytest.raises(ValueError, match="batch_size = 1000000000"):
+    with pytest.raises(ValueError, match="batch_size = 10000000000000"):
         Solver(FullyConnectedNet([5], input_dim=4, num_classes=3), data, batch_size=huge)
     rgb = np.zeros((8, 8, 3))
-    with pytest.raises(ValueError, match="nbin = 1000000000 hue bins"):
+    with pytest.raises(ValueError, match="nbin = 10000000000000 hue bins"):
         color_histogram_hsv(rgb, nbin=huge)
     with pytest.raises(ValueError, match=r"im must be at least 8 x 8 pixels"):
         hog_feature(np.zeros((4, 8)))

@@ -88,7 +88,7 @@ class KNearestNeighbor:
             self.X_train, self.y_train, self._fitted = X, y, fitted
             return
         place = placement_for(X, y)
-        X = check_samples(X, "X", place, products=False)  # centred (copied) before any product
+        X = _nb.check_knn_samples(X, "X", place, self.metric)
         y = check_labels(y, "y", X.shape[0], place)
         with place.active():
             classes, codes = place.xp.unique_inverse(y)
@@ -233,7 +233,7 @@ class KNearestNeighbor:
     def _check_test(X: Any, fitted: _Fitted) -> tuple[Placement, Any]:
         """This call's placement (results go back as ``X`` came) and ``X`` on the device."""
         place = placement_for(X, fitted=fitted.place)
-        X = check_samples(X, "X", place, products=False)  # centred (copied) before any product
+        X = _nb.check_knn_samples(X, "X", place, fitted.metric)
         check_same_features(X, fitted.X, "X", "the training data")
         # Computed in the training data's dtype: the fitted index is prepared in it.
         return place, place.xp.astype(X, fitted.X.dtype, copy=False)
