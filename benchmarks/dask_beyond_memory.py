@@ -10,7 +10,7 @@ Reported: rows searched per second; the in-memory single-process path (``fastvr.
 on numpy, both cores) on a slice that fits, and the ratio; peak resident memory per worker;
 the scaling from one worker to two; and a check that the answers on that slice are equal.
 
-    python benchmarks/dask_beyond_memory.py                 # 26 GiB, as in the README
+    python benchmarks/dask_beyond_memory.py                 # 26 GiB, as in docs/guide/dask.md
     python benchmarks/dask_beyond_memory.py --gib 1 --slice-gib 0.25   # a quick look
 """
 

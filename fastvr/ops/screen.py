@@ -10,7 +10,7 @@ screen's ``p``-bit mantissa (``u = 2⁻ᵖ``, ``u₃₂ = 2⁻²⁴``), ``n = �
 below ``D u₆₄`` relative in any summation order, sits far inside the factor 1.01 below).
 The screen computes ``s = fl₃₂(fl₃₂(−2 c'ᵢ·c'ⱼ) + nⱼ + nᵢ)`` with any summation order in the
 product. Then, for the true squared distance ``d²`` of the original
-rows,
+rows::
 
     |d² − s| ≤ β (nᵢ + nⱼ) + η,   β = 1.01 (γ_D + 5u₃₂ + 4u + 12u₆₄),   γ_D = D u₃₂ / (1 − D u₃₂)
 
