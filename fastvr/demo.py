@@ -172,7 +172,7 @@ class Demo:
         k_choices = [1, 3, 5, 8, 10, 12, 15, 20, 50, 100]
         k_to_accuracies = cross_validate_k(X, y, k_choices, num_folds=5)
         best_k = max(k_choices, key=lambda k: (np.mean(k_to_accuracies[k]), -k))
-        self._save(plots.cross_validation(k_to_accuracies), "knn_cross_validation.png")
+        self._save(plots.cross_validation(k_to_accuracies, best_k), "knn_cross_validation.png")
         knn = KNearestNeighbor()
         knn.train(X, y)
         val = _accuracy(knn, d.images_val.reshape(len(d.y_val), -1), d.y_val, k=best_k)
@@ -199,14 +199,20 @@ class Demo:
             batch_size=200,
         )
         slug = name.lower().replace(" ", "_")
-        self._save(plots.hyperparameter_grid(grid.results), f"{slug}_grid.png")
+        self._save(
+            plots.hyperparameter_grid(grid.results, title=name, chosen=grid.best_params),
+            f"{slug}_grid.png",
+        )
         self._save(
             plots.training_history(grid.histories[grid.best_params], title=name), f"{slug}_loss.png"
         )
         shape = d.images_train.shape[1:]
         self._save(
             plots.class_templates(
-                grid.best_model.W, d.class_names, shape if shape[-1] == 3 else shape[:-1]
+                grid.best_model.W,
+                d.class_names,
+                shape if shape[-1] == 3 else shape[:-1],
+                title=f"{name}: the learned weights of each class",
             ),
             f"{slug}_templates.png",
         )
@@ -243,7 +249,9 @@ class Demo:
             learning_rate_decay=0.5 ** (1 / epochs),  # the rate halves over the whole run
             std=1e-2,
         )
-        self._save(plots.training_history(title=name, **grid.stats[grid.best_params]), figure)
+        stats = grid.stats[grid.best_params]
+        every = len(d.y_train) // batch  # the 2019/2020 loop checks accuracy once per epoch
+        self._save(plots.training_history(title=name, accuracy_every=every, **stats), figure)
         return _grid_result(name, grid, X_test, d.y_test, start, f"hidden={hidden}, ")
 
     def features(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -359,11 +367,12 @@ class Demo:
         return [float(f"{f / scale:.0e}") for f in factors]
 
     def _linear_grid(self) -> tuple[list[float], list[float]]:
-        # Decades around the optimum of both losses: on the bundled digits the SVM's best
-        # rate is the second and softmax's the third, so neither sits on the grid's edge.
+        # Decades around the optimum of both losses: on the bundled digits the SVM's best is
+        # (second rate, third strength) and softmax's (third rate, second strength), so
+        # neither sits on the grid's edge (the figures outline the chosen cell).
         if self.quick:
             return self._rates((1e-2, 1e-1)), [1e-3, 1e-1]
-        return self._rates((1e-3, 1e-2, 1e-1, 1.0)), [1e-4, 1e-3, 1e-2, 1e-1]
+        return self._rates((1e-3, 1e-2, 1e-1, 1.0)), [1e-3, 1e-2, 1e-1, 1.0]
 
     def _net_grid(self) -> tuple[int, list[float], list[float]]:
         if self.quick:
