@@ -5,35 +5,9 @@ once in a cheaper precision (float32, or TF32 / bf16 inputs accumulated in float
 entry's error is bounded rigorously, and only the entries that can still be among a row's
 ``k`` nearest are recomputed exactly from the original float64 rows.
 
-The certificate. Let ``c = x − μ`` be a centred row (float64) and ``c'`` its rounding to the
-screen's ``p``-bit mantissa (``u = 2⁻ᵖ``, ``u₃₂ = 2⁻²⁴``), ``n = ‖c'‖²`` (float64; its rounding,
-below ``D u₆₄`` relative in any summation order, sits far inside the factor 1.01 below).
-The screen computes ``s = fl₃₂(fl₃₂(−2 c'ᵢ·c'ⱼ) + nⱼ + nᵢ)`` with any summation order in the
-product. Then, for the true squared distance ``d²`` of the original
-rows::
-
-    |d² − s| ≤ β (nᵢ + nⱼ) + η,   β = 1.01 (γ_D + 5u₃₂ + 4u + 12u₆₄),   γ_D = D u₃₂ / (1 − D u₃₂)
-
-- ``γ_D ‖c'ᵢ‖‖c'ⱼ‖ ≤ γ_D (nᵢ + nⱼ)/2`` bounds the product's own rounding for any summation order
-  (Higham, *Accuracy and Stability of Numerical Algorithms*, §3.1), doubled by the factor −2;
-- the two float32 additions and the roundings of ``nᵢ, nⱼ`` to float32 add ``5u₃₂(nᵢ + nⱼ)``
-  (every partial sum is at most ``2(nᵢ + nⱼ)``);
-- ``‖c − c'‖ ≤ u‖c‖`` per row, and centring in float64 adds ``u₆₄‖c‖``, so the true distance
-  and ``‖c'ᵢ − c'ⱼ‖`` differ by ``ρ ≤ (u + 3u₆₄)(‖c'ᵢ‖ + ‖c'ⱼ‖)`` and their squares by
-  ``ρ (2‖c'ᵢ − c'ⱼ‖ + ρ) ≤ 4(u + 3u₆₄)(nᵢ + nⱼ)``;
-- ``η = (D + 16) 2⁻¹²⁶`` covers products and sums that fall into float32's subnormal range;
-  the factor 1.01 covers the second-order terms. Data whose squared norms approach float32's
-  range (above 2⁹⁶) are not screened.
-
-A row's ``k`` nearest (by true distance, lower index first) all have ``s − bound`` at most
-the ``k``-th smallest ``s + bound`` of the row, because ``k`` entries have true distance at
-most that value. Those entries are the candidates (``sᵢⱼ − βnⱼ ≤ kth(sᵢ· + βn·) + 2βnᵢ + 2η``,
-plus the float32 rounding of that comparison). Each candidate's distance is then computed
-directly, ``Σ (x − y)²`` in float64, and the candidates are ranked by it. Where two ranked
-candidates' float64 values are too close to order by the float64 error bound
-(``γ₆₄_{D+2}`` relative), their exact values decide (rational arithmetic; skipped for integer
-data, whose direct sums are exact). A row with more than ``max_candidates`` candidates falls
-back to a float64 GEMM row, certified the same way at float64's precision.
+The bound and why it holds (the certificate, step by step) are in the user guide,
+``docs/guide/knn.md``, section "The certificate": :func:`screen_beta` is its β, and
+:func:`screened_candidates` applies its candidate rule.
 """
 
 from __future__ import annotations
