@@ -1,4 +1,5 @@
-"""Library-wide settings (today: the working-memory budget for temporary blocks)."""
+"""Library-wide settings: the working-memory budget for temporary blocks, the memory the
+machine has for what cannot be chunked, and the k-NN screening switch."""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ from ._backend import (
     native_namespace,
     to_numpy,
 )
+from ._config import machine_bytes
 
 
 def _as_array(x: Any, name: str) -> Any:
@@ -249,8 +250,6 @@ def check_fits(nbytes: int, what: str, *, hint: str = "") -> None:
     (or its container allows): an absurd size fails with its name instead of ``MemoryError``
     or the OOM killer. The working-memory budget is not the bound: it only shapes chunking, and
     this is for what cannot be chunked (weights, a minibatch the caller asked for)."""
-    from ._config import machine_bytes
-
     limit = machine_bytes()
     if limit is not None and nbytes > limit:
         raise ValueError(

@@ -79,7 +79,7 @@ def _cifar10() -> str:
 
 def info() -> dict:
     """What ``fastvr info`` reports, as a dict."""
-    from .kernels.cpu import thread_count
+    from .kernels.cpu import thread_count  # (loads Numba: only info needs it here)
 
     return {
         "fastvr": __version__,
@@ -111,7 +111,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from .speed import format_report, knn_report
+    from .speed import format_report, knn_report  # (faiss and scikit-learn, when present)
 
     with backend(args.backend) as chosen:
         print(
@@ -135,7 +135,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from . import demo
+    from . import demo  # (the whole course API, and tqdm: only the demo needs them)
     from ._progress import progress_bar
 
     tqdm = progress_bar()
@@ -153,12 +153,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_warmup(args: argparse.Namespace) -> int:
-    import numba
-
-    from ._warmup import warmup
+    import numba  # (heavy: only this command needs it)
 
     start = time.perf_counter()
-    for name, seconds in warmup().items():
+    for name, seconds in _warmup.warmup().items():
         print(f"  {name:<34} {seconds:6.2f} s", flush=True)
     where = numba.config.CACHE_DIR or "next to fastvr's kernels (or Numba's user cache folder)"
     print(f"kernels ready in {time.perf_counter() - start:.2f} s; Numba's cache: {where}")

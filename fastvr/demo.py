@@ -22,6 +22,8 @@ from . import plots
 from ._backend import current_backend
 from .classifiers import KNearestNeighbor
 from .classifiers.fc_net import FullyConnectedNet
+from .data_utils import load_CIFAR10
+from .datasets import load_digits
 from .features import color_histogram_hsv, extract_features, hog_feature
 from .solver import Solver
 from .tuning import cross_validate_k, train_linear_grid, train_two_layer_grid
@@ -60,7 +62,6 @@ class Result:
 
 def bundled_digits(seed: int = 0) -> Dataset:
     """The bundled UCI digits (8 x 8 grey), shuffled and split 1197 / 300 / 300."""
-    from .datasets import load_digits
 
     images, labels = load_digits()
     order = np.random.default_rng(seed).permutation(len(labels))
@@ -79,7 +80,6 @@ def bundled_digits(seed: int = 0) -> Dataset:
 
 def cifar10(root: str, quick: bool) -> Dataset:
     """CIFAR-10 from ``root``, split as in the course (smaller with ``quick``)."""
-    from .data_utils import load_CIFAR10
 
     X_train, y_train, X_test, y_test = load_CIFAR10(root)
     num_train, num_val, num_test = (4000, 500, 500) if quick else (49000, 1000, 1000)

@@ -14,6 +14,8 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
+# The kernels (Numba, Numba-CUDA) are imported inside the functions that run them, so that
+# `import fastvr` loads no compiler (fastvr._warmup compiles them in the background).
 from . import _config
 from ._backend import bincount, itemsize, library_of, overflow_quietly, placement_for, take_nd
 from ._progress import progress_bar

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import Placement, placement_for, to_numpy
+from ._backend import Placement, import_cupy, placement_for, to_numpy
 from ._config import screening
 from .classifiers import KNearestNeighbor
 from .neighbors import last_screen_stats
@@ -48,8 +48,6 @@ def _best_of(fn: Callable[[], Any], repeat: int, sync: Callable[[], None]) -> fl
 
 def _synchroniser(place: Placement) -> Callable[[], None]:
     if place.library == "cupy":
-        from ._backend import import_cupy
-
         return import_cupy().cuda.Device(place.device).synchronize
     return lambda: None
 

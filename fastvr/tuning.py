@@ -1,5 +1,6 @@
-"""Model selection beyond the course's loops: cross-validation over k from one distance pass,
-and hyper-parameter grids of linear classifiers trained in one batched run."""
+"""Model selection beyond the course's loops: cross-validation over every k from one distance
+pass, and hyper-parameter grids (linear classifiers, the two-layer net) trained in one batched
+run, in one process or split over Dask workers."""
 
 from __future__ import annotations
 
@@ -9,30 +10,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from array_api_compat import device
 
-from . import _dask
-from . import neighbors as _nb
+from . import _dask, _search
 from ._backend import (
-    Placement,
     blas_ready,
     placement_for,
-    rows_for_gathers,
     take_nd,
     take_rows,
     to_numpy,
 )
-from ._training import minibatches
+from ._training import GridRun, grid_inputs, minibatches
 from ._validation import (
-    check_batch,
-    check_class_count,
     check_fits,
     check_int,
     check_labels,
     check_real,
     check_samples,
 )
+from .classifiers import LinearSVM, Softmax, TwoLayerNet
+from .ops.losses import grouped_linear_loss, hinge_loss, softmax_cross_entropy
 from .ops.neighbors import vote
+from .ops.nets import grouped_two_layer_loss, grouped_two_layer_scores
 
 
 def cross_validate_k(
@@ -80,7 +78,7 @@ def cross_validate_k(
     >>> sorted(acc), len(acc[1])
     ([1, 3], 3)
     """
-    metric = _nb.check_metric(metric)
+    metric = _search.check_metric(metric)
     if _dask.any_dask(X, y):
         _dask.require_dask("cross_validate_k on Dask arrays")
         X = _dask.check_dask_samples(X, "X") if _dask.is_dask(X) else X
@@ -95,8 +93,8 @@ def cross_validate_k(
     # Screened (float64 L2): one screen of all rows, each fold's training rows gathered from
     # it; otherwise each fold prepares its own reference.
     shared = None
-    if _nb.wants_screen(place, metric, X.dtype, X.size):
-        shared = _nb.build_index(X, place, metric).screen()
+    if _search.wants_screen(place, metric, X.dtype, X.size):
+        shared = _search.build_index(X, place, metric).screen()
     with place.active():
         classes, codes = xp.unique_inverse(y)
         accuracies: dict[int, list[float]] = {k: [] for k in ks}
@@ -106,12 +104,12 @@ def cross_validate_k(
             queries = take_rows(X, test_rows, xp=xp)
             if shared is not None:
                 fold_screen = shared.rows_of(train_rows, xp=xp)
-                _, nearest = _nb.screened_query(
+                _, nearest = _search.screened_query(
                     queries, fold_screen, k_max, xp=xp, working_memory=working_memory
                 )
             else:
-                index = _nb.build_index(take_rows(X, train_rows, xp=xp), place, metric)
-                _, nearest = _nb.query(
+                index = _search.build_index(take_rows(X, train_rows, xp=xp), place, metric)
+                _, nearest = _search.query(
                     queries, index, k_max, working_memory=working_memory, squared=True
                 )
             train_codes = take_rows(codes, train_rows, xp=xp)
@@ -246,7 +244,6 @@ def train_linear_grid(
     >>> sorted(grid.results) == [(0.001, 0.0), (0.001, 1.0), (0.01, 0.0), (0.01, 1.0)]
     True
     """
-    from .classifiers import LinearSVM, Softmax
 
     kinds = {"svm": LinearSVM, "softmax": Softmax, LinearSVM: LinearSVM, Softmax: Softmax}
     if model not in kinds:
@@ -255,7 +252,7 @@ def train_linear_grid(
     loss_name = "svm" if cls is LinearSVM else "softmax"
     combos = _combos(learning_rates, regularization_strengths)
     X, y, X_val, y_val, parts = _split_inputs(X, y, X_val, y_val, parts, len(combos))
-    run = _grid_inputs(X, y, X_val, y_val, combos, num_iters, batch_size)
+    run = grid_inputs(X, y, X_val, y_val, combos, num_iters, batch_size)
     xp = run.place.xp
     W0 = 0.001 * np.random.randn(run.X.shape[1], run.num_classes)
     W, history, train_acc, val_acc = _trained(
@@ -272,11 +269,10 @@ def train_linear_grid(
     return result
 
 
-def _linear_core(run: _GridRun, W0: np.ndarray, batches: Any, loss_name: str) -> tuple:
+def _linear_core(run: GridRun, W0: np.ndarray, batches: Any, loss_name: str) -> tuple:
     """Train a grid run's linear models from ``W0`` on ``batches`` (device row indices):
     weights ``(D, G, C)`` on the device, loss histories ``(G, iterations)``, training and
     validation accuracies ``(G,)`` on the host."""
-    from .ops.losses import grouped_linear_loss, hinge_loss, softmax_cross_entropy
 
     data_loss = hinge_loss if loss_name == "svm" else softmax_cross_entropy
     place, X, y = run.place, run.X, run.y
@@ -300,7 +296,7 @@ def _linear_core(run: _GridRun, W0: np.ndarray, batches: Any, loss_name: str) ->
 
 
 def _trained(
-    run: _GridRun, parts: int | None, start: Any, extra: tuple, core: Any, share: Any
+    run: GridRun, parts: int | None, start: Any, extra: tuple, core: Any, share: Any
 ) -> tuple:
     """``core(run, start, batches, *extra)`` here, or ``parts`` Dask tasks of ``share``."""
     if parts is None:
@@ -309,7 +305,7 @@ def _trained(
     return _dask.train_shares(share, run, parts, start, extra)
 
 
-def _linear_share(run: _GridRun, W0: np.ndarray, batch_rows: np.ndarray, loss_name: str) -> tuple:
+def _linear_share(run: GridRun, W0: np.ndarray, batch_rows: np.ndarray, loss_name: str) -> tuple:
     """One worker's share of a linear grid (see :func:`fastvr._dask.train_shares`)."""
     W, history, train_acc, val_acc = _linear_core(
         run, W0, _dask.batches_on(run.place, batch_rows), loss_name
@@ -344,54 +340,6 @@ def _split_inputs(X: Any, y: Any, X_val: Any, y_val: Any, parts: Any, n_combos: 
         parts = check_int(parts, "parts", low=1)
     X, y, X_val, y_val = _dask.in_memory(X, y, X_val, y_val)  # every worker trains on all of it
     return X, y, X_val, y_val, min(parts or _dask.worker_count(), n_combos)
-
-
-@dataclass(frozen=True)
-class _GridRun:
-    """Validated, placed inputs of a grid run and its (lr, reg) combinations."""
-
-    place: Placement
-    X: Any
-    y: Any
-    X_val: Any
-    y_val: Any
-    combos: list[tuple[float, float]]
-    num_iters: int
-    batch_size: int
-    num_classes: int
-    rates: Any  # (G,) learning rates, on the device in X's dtype
-    regs: Any  # (G,) regularisation strengths, likewise
-
-
-def _grid_inputs(
-    X: Any,
-    y: Any,
-    X_val: Any,
-    y_val: Any,
-    combos: list[tuple[float, float]],
-    num_iters: int,
-    batch_size: int,
-) -> _GridRun:
-    """Check and place a grid run's inputs (every error before any work)."""
-    place = placement_for(X, y, X_val, y_val)
-    X = check_samples(X, "X", place, products=False)  # minibatches are gathered
-    y = check_labels(y, "y", X.shape[0], place)
-    X_val = check_samples(X_val, "X_val", place)
-    y_val = check_labels(y_val, "y_val", X_val.shape[0], place)
-    if X_val.shape[1] != X.shape[1]:
-        raise ValueError(f"X_val has {X_val.shape[1]} features but X has {X.shape[1]}")
-    num_iters = check_int(num_iters, "num_iters", low=0)
-    batch_size = check_batch(batch_size, X.shape[1], 8)  # the minibatch itself
-    xp = place.xp
-    top = max(int(xp.max(y)), int(xp.max(y_val)))
-    num_classes = check_class_count(top, X.shape[1] * len(combos), 8, name="y or y_val")
-    X = rows_for_gathers(X, num_iters * batch_size, xp=xp)
-    rates, regs = (
-        xp.asarray([combo[i] for combo in combos], dtype=X.dtype, device=device(X)) for i in (0, 1)
-    )
-    return _GridRun(
-        place, X, y, X_val, y_val, combos, num_iters, batch_size, num_classes, rates, regs
-    )
 
 
 def _accuracy_per_model(scores: Any, y: Any, xp: Any) -> Any:
@@ -444,13 +392,12 @@ def train_two_layer_grid(
     >>> len(grid.results), len(grid.stats[(0.1, 0.001)]["val_acc_history"])
     (2, 4)
     """
-    from .classifiers import TwoLayerNet
 
     decay = check_real(learning_rate_decay, "learning_rate_decay")
     hidden_size = check_int(hidden_size, "hidden_size", low=1)
     combos = _combos(learning_rates, regularization_strengths)
     X, y, X_val, y_val, parts = _split_inputs(X, y, X_val, y_val, parts, len(combos))
-    run = _grid_inputs(X, y, X_val, y_val, combos, num_iters, batch_size)
+    run = grid_inputs(X, y, X_val, y_val, combos, num_iters, batch_size)
     g = len(combos)
     check_fits(
         8 * g * hidden_size * (run.X.shape[1] + run.num_classes + run.batch_size),
@@ -484,11 +431,10 @@ def train_two_layer_grid(
     return result
 
 
-def _two_layer_core(run: _GridRun, start: dict, batches: Any, decay: float) -> tuple:
+def _two_layer_core(run: GridRun, start: dict, batches: Any, decay: float) -> tuple:
     """Train a grid run's two-layer nets from the parameters ``start`` on ``batches``:
     parameters (``W1`` ``(D, G, H)``, the others ``(G, ...)``) on the device; loss, training
     and validation accuracy histories ``(G, ...)`` and final accuracies ``(G,)`` on the host."""
-    from .ops.nets import grouped_two_layer_loss, grouped_two_layer_scores
 
     place, X, y, X_val, y_val = run.place, run.X, run.y, run.X_val, run.y_val
     xp = place.xp
@@ -529,7 +475,7 @@ def _two_layer_core(run: _GridRun, start: dict, batches: Any, decay: float) -> t
     return params, gathered, final_train, final_val
 
 
-def _two_layer_share(run: _GridRun, start: dict, batch_rows: np.ndarray, decay: float) -> tuple:
+def _two_layer_share(run: GridRun, start: dict, batch_rows: np.ndarray, decay: float) -> tuple:
     """One worker's share of a two-layer grid (see :func:`fastvr._dask.train_shares`)."""
     params, gathered, final_train, final_val = _two_layer_core(
         run, start, _dask.batches_on(run.place, batch_rows), decay

@@ -199,14 +199,13 @@ def test_device_queries_of_a_model_fitted_from_host_data_stay_on_the_device(host
 def test_train_only_remembers_and_the_index_is_built_once_when_first_needed(rng, monkeypatch):
     """train costs what the course's costs; the first query that needs the index builds it,
     the later ones reuse it, and the loop paths never need it."""
-    import fastvr.neighbors
-    from fastvr import _warmup
+    from fastvr import _search, _warmup
 
     _warmup.wait()  # its own k-NN would count too
     built = []
-    build_index = fastvr.neighbors.build_index
+    build_index = _search.build_index
     monkeypatch.setattr(
-        fastvr.neighbors, "build_index", lambda *a, **k: built.append(1) or build_index(*a, **k)
+        _search, "build_index", lambda *a, **k: built.append(1) or build_index(*a, **k)
     )
     X, y = rng.integers(0, 256, (60, 12)).astype(float), rng.integers(0, 3, 60)
     knn = KNearestNeighbor()

@@ -1,7 +1,8 @@
 """Past one machine: k-NN, cross-validation, distances and grids over Dask arrays.
 
 The training side is a Dask array split into row chunks. Each chunk is searched where it
-lives by the single-device path (its own backend, memory budget and top-k; CuPy chunks on
+lives by the single-device engine, :mod:`fastvr._search` (its own backend, memory budget and
+top-k; CuPy chunks on
 their worker's GPU), and the per-chunk winners are merged in a tree by (distance, global
 row), which keeps the tie rules: lower training row first, then the vote's smaller label.
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from .._backend import to_numpy
-from .._validation import _kind, check_same_features
+from .._backend import placement_for, to_numpy
+from .._validation import _kind, check_same_features, check_samples
+from ..ops.distances import centring_shift
 from .core import compute_here, is_dask, require_dask
 
 
@@ -101,8 +102,6 @@ def query_blocks(X: Any, *, check: bool = True) -> list[tuple[Any, int]]:
 
 
 def _checked(X: Any, name: str) -> Any:
-    from .._backend import placement_for
-    from .._validation import check_samples
 
     return check_samples(X, name, placement_for(X, where_given=True), products=False)
 
@@ -140,7 +139,6 @@ def _column_sums(Y: Any, declared: np.ndarray, name: str) -> np.ndarray:
 
 def column_shift(Y: Chunks) -> np.ndarray:
     """The whole training set's centring shift (as one process computes it for all rows)."""
-    from ..ops.distances import centring_shift
 
     return centring_shift(column_sums(Y)[None, :], Y.n_rows)
 

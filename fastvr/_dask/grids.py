@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from .. import _config
-from .._backend import to_numpy
+from .._backend import backend, current_backend, to_numpy
+from .._training import grid_inputs, minibatch_indices
 from .core import compute_here, is_dask, require_dask
 
 
@@ -61,9 +62,6 @@ def train_shares(share: Callable, run: Any, parts: int, start: Any, extra: tuple
     random state, exactly as one run draws them, so each share trains its combinations as
     the whole grid would, and the caller's random state ends where one run leaves it. A
     share's outputs put the combinations first."""
-    from .._backend import current_backend
-    from .._training import minibatch_indices
-
     dask = require_dask("a grid split across Dask workers")
     batch_rows = minibatch_indices(run.X.shape[0], run.batch_size, run.num_iters)
     data = tuple(dask.delayed(to_numpy(a), pure=True) for a in (run.X, run.y, run.X_val, run.y_val))
@@ -87,11 +85,8 @@ def train_shares(share: Callable, run: Any, parts: int, start: Any, extra: tuple
 
 
 def _train_share(share, data, combos, num_iters, batch_size, start, batch_rows, extra, name):
-    from .._backend import backend
-    from ..tuning import _grid_inputs
-
     with backend(name):
-        run = _grid_inputs(*data, combos, num_iters, batch_size)
+        run = grid_inputs(*data, combos, num_iters, batch_size)
         return share(run, start, batch_rows, *extra)
 
 

@@ -1,5 +1,6 @@
-"""The public k-NN operations over Dask arrays: ``kneighbors``, ``pairwise_distances``,
-``KNearestNeighbor`` on a Dask training set, and ``cross_validate_k``."""
+"""k-NN over Dask arrays, behind the public functions: ``kneighbors`` and
+``pairwise_distances``, a ``KNearestNeighbor`` trained on a Dask array (:class:`TrainedChunks`),
+and ``cross_validate_k``; each chunk runs the single-device engine of :mod:`fastvr._search`."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
+from .. import _search
 from .._backend import placement_for, to_numpy
 from .._validation import check_int, check_labels, check_same_features, check_samples
+from ..ops.distances import centring_shift
+from ..ops.neighbors import smallest_k, vote
 from .chunks import (
     Chunks,
     check_dask_labels,
@@ -135,16 +139,15 @@ def pairwise_distances(
 
 def _distance_block(X, Y, name, *, metric, method, squared, shift, dtype):
     """One block of the distance matrix, by the single-device path, in ``dtype``."""
-    from .. import neighbors as _nb
 
     place = placement_for(Y, where_given=True)
     Y = check_samples(Y, name, place, products=False)
     X = place.put(X)  # checked once: by queries() or its block's own task
     check_same_features(X, Y, "X", name)
     X, Y = (place.xp.astype(a, dtype, copy=False) for a in (X, Y))
-    index = _nb.build_index(Y, place, metric, shift=shift, screen=False)
+    index = _search.build_index(Y, place, metric, shift=shift, screen=False)
     with place.active():
-        return _nb.distances(X, index, method=method, squared=squared)
+        return _search.distances(X, index, method=method, squared=squared)
 
 
 @dataclass
@@ -233,7 +236,6 @@ class TrainedChunks:
 
 def vote_labels(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """The course's vote over each row of neighbour ``labels`` (ties to the smaller label)."""
-    from ..ops.neighbors import vote
 
     codes = np.searchsorted(classes, labels)
     return classes[vote(codes, classes.shape[0], xp=array_api_compat.array_namespace(codes))]
@@ -273,7 +275,6 @@ def _vote_merged(merged: Partial, n: int, k: int, labels_at: Callable, classes: 
 
 
 def _smallest_of_block(D: Any, k: int, start: int) -> Partial:
-    from ..ops.neighbors import smallest_k
 
     place = placement_for(D, where_given=True)
     D = check_samples(D, "dists", place)
@@ -301,7 +302,6 @@ def cross_validate_k(
     sums: list = []  # column sums of all rows, for the folds' shifts (L2 GEMM paths)
 
     def fold_shift(a: int, b: int) -> Callable[[], np.ndarray]:
-        from ..ops.distances import centring_shift
 
         def shift() -> np.ndarray:
             if not sums:

@@ -10,9 +10,12 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from .. import _config
+from .. import _config, _search
 from .._backend import placement_for, take_rows, to_numpy
 from .._validation import check_same_features, check_samples
+from ..ops.neighbors import kneighbors as _kneighbors
+from ..ops.neighbors import smallest_k
+from ..ops.screen import resolution, screened_candidates, select_nearest
 from .chunks import Chunks, chunk_name, column_shift, query_blocks, rows_at
 from .core import is_dask, require_dask
 
@@ -59,11 +62,10 @@ def plan(
     """The search every chunk runs, with this caller's settings: screened where one process
     would screen (the chunks' library decides "auto"), else (L2 GEMM) centred by the whole
     training set's shift, from ``shift()`` (default: one pass over ``Y``)."""
-    from .. import neighbors as _nb
 
     meta = getattr(Y.source, "_meta", Y.source)
     library = "cupy" if array_api_compat.is_cupy_array(meta) else "numpy"
-    screened = method == "vectorized" and _nb.screen_rule(
+    screened = method == "vectorized" and _search.screen_rule(
         library, metric, np.dtype(dtype).name, Y.n_rows * Y.n_features
     )
     centre = None
@@ -79,10 +81,6 @@ def search_chunk(
     """One chunk's candidates for the rows of ``X``: its ``k`` best (screened: ``k + 1`` and
     any within reach of its ``k``-th), with global row numbers; rows of the chunk inside the
     global range ``exclude`` are left out (a cross-validation fold)."""
-    from .. import neighbors as _nb
-    from ..ops.neighbors import kneighbors as _kneighbors
-    from ..ops.neighbors import smallest_k
-    from ..ops.screen import screened_candidates
 
     name = chunk_name(search.name, j, start, start + Y.shape[0])
     place = placement_for(Y, where_given=True)  # computed where the chunk lives
@@ -101,7 +99,7 @@ def search_chunk(
         if Y.shape[0] == 0:
             return _empty(y is not None)
         budget = _config.budget_bytes(search.working_memory)
-        index = _nb.build_index(Y, place, search.metric, shift=search.shift)
+        index = _search.build_index(Y, place, search.metric, shift=search.shift)
         screen = index.screen()
         integral = True
         if screen is not None:
@@ -111,7 +109,7 @@ def search_chunk(
                 min(search.k + 1, Y.shape[0]),
                 xp=xp,
                 budget_bytes=budget,
-                max_candidates=_nb.MAX_CANDIDATES + 4 * search.k,
+                max_candidates=_search.MAX_CANDIDATES + 4 * search.k,
             )
             rows, dist, cols = trim(rows, dist, cols, X.shape[0], search.k, X.shape[1])
             integral = screen.integral
@@ -122,7 +120,7 @@ def search_chunk(
                     X, index.ref, width, metric=search.metric, xp=xp, budget_bytes=budget
                 )
             else:
-                loops = _nb.distances(X, index, method=search.method, squared=True)
+                loops = _search.distances(X, index, method=search.method, squared=True)
                 d, c = smallest_k(loops, width, xp=xp)
             dist, cols = to_numpy(d).reshape(-1), to_numpy(c).reshape(-1)
             rows = np.repeat(np.arange(X.shape[0]), width)
@@ -139,7 +137,6 @@ def trim(rows, dist, cols, n, k, d, labels=None):
     """Of candidates sorted by (row, distance, column), each row's first ``k + 1`` and any
     later ones within the float64 error bound of its ``k``-th: every candidate that
     :func:`fastvr.ops.screen.select_nearest` may need for ``k`` winners."""
-    from ..ops.screen import resolution
 
     if rows.shape[0] == 0:  # chunks wholly inside a held-out fold
         return (rows, dist, cols) if labels is None else (rows, dist, cols, labels)
@@ -201,7 +198,6 @@ def settle(
     """Each query row's ``k`` nearest from the merged candidates: squared distances, global
     training rows and their labels, ``(n, k)`` host arrays. Screened near-ties are settled
     exactly, from the few rows of the training set ``source`` they need."""
-    from ..ops.screen import select_nearest
 
     n = X.shape[0]
     if search.screened:

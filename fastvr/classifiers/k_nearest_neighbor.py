@@ -9,8 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _dask
-from .. import neighbors as _nb
+from .. import _dask, _search
 from .._backend import Placement, placement_for, take_nd, to_numpy
 from .._config import _check_mib
 from .._validation import check_int, check_labels, check_same_features, check_samples
@@ -32,14 +31,14 @@ class _Fitted:
     codes: Any  # y_train as positions in ``classes``
 
     @functools.cached_property
-    def index(self) -> _nb.Index:
-        return _nb.build_index(self.X, self.place, self.metric)
+    def index(self) -> _search.Index:
+        return _search.build_index(self.X, self.place, self.metric)
 
-    def for_method(self, method: str) -> _nb.Index:
+    def for_method(self, method: str) -> _search.Index:
         """The index a distance ``method`` needs: the loops read the bare rows."""
         if method == "vectorized" or "index" in self.__dict__:
             return self.index
-        return _nb.rows_index(self.X, self.place, self.metric)
+        return _search.rows_index(self.X, self.place, self.metric)
 
 
 class KNearestNeighbor:
@@ -75,7 +74,7 @@ class KNearestNeighbor:
     """
 
     def __init__(self, metric: str = "l2", working_memory: float | None = None) -> None:
-        self.metric = _nb.check_metric(metric)
+        self.metric = _search.check_metric(metric)
         self.working_memory = None if working_memory is None else _check_mib(working_memory)
         self.X_train: Any = None
         self.y_train: Any = None
@@ -88,7 +87,7 @@ class KNearestNeighbor:
             self.X_train, self.y_train, self._fitted = X, y, fitted
             return
         place = placement_for(X, y)
-        X = _nb.check_knn_samples(X, "X", place, self.metric)
+        X = _search.check_knn_samples(X, "X", place, self.metric)
         y = check_labels(y, "y", X.shape[0], place)
         with place.active():
             classes, codes = place.xp.unique_inverse(y)
@@ -115,12 +114,12 @@ class KNearestNeighbor:
         place, X = self._check_test(X, fitted)
         if num_loops == 0:
             # a vote needs each row's k nearest as a set, not their order
-            _, idx = _nb.query(
+            _, idx = _search.query(
                 X, fitted.index, k, working_memory=self.working_memory, squared=True, ordered=False
             )
         else:
             method = "one_loop" if num_loops == 1 else "two_loops"
-            dists = _nb.distances(X, fitted.for_method(method), method=method, squared=True)
+            dists = _search.distances(X, fitted.for_method(method), method=method, squared=True)
             with fitted.place.active():
                 _, idx = smallest_k(dists, k, xp=fitted.place.xp)
         return place.give_back(self._vote(idx, fitted))
@@ -150,7 +149,7 @@ class KNearestNeighbor:
             task = functools.partial(self.kneighbors, k=k)
             return _dask.per_block(X, task, k, (dtype, np.int64))
         place, X = self._check_test(X, fitted)
-        dist, idx = _nb.query(X, fitted.index, k, working_memory=self.working_memory)
+        dist, idx = _search.query(X, fitted.index, k, working_memory=self.working_memory)
         return place.give_back(dist), place.give_back(idx)
 
     def compute_distances_two_loops(self, X: Any) -> Any:
@@ -233,7 +232,7 @@ class KNearestNeighbor:
     def _check_test(X: Any, fitted: _Fitted) -> tuple[Placement, Any]:
         """This call's placement (results go back as ``X`` came) and ``X`` on the device."""
         place = placement_for(X, fitted=fitted.place)
-        X = _nb.check_knn_samples(X, "X", place, fitted.metric)
+        X = _search.check_knn_samples(X, "X", place, fitted.metric)
         check_same_features(X, fitted.X, "X", "the training data")
         # Computed in the training data's dtype: the fitted index is prepared in it.
         return place, place.xp.astype(X, fitted.X.dtype, copy=False)
@@ -248,7 +247,7 @@ class KNearestNeighbor:
             n_train, dtype = self._n_train(fitted), fitted.X.dtype
             return _dask.per_block(X, task, n_train, (dtype,))
         place, X = self._check_test(X, fitted)
-        return place.give_back(_nb.distances(X, fitted.for_method(method), method=method))
+        return place.give_back(_search.distances(X, fitted.for_method(method), method=method))
 
     @staticmethod
     def _vote(idx: Any, fitted: _Fitted) -> Any:

@@ -32,6 +32,8 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
+# The kernels (Numba, Numba-CUDA) are imported inside the functions that run them, so that
+# `import fastvr` loads no compiler (fastvr._warmup compiles them in the background).
 from .._backend import (
     clamp_min_,
     itemsize,

@@ -17,6 +17,8 @@ import array_api_extra as xpx
 import numpy as np
 from array_api_compat import device
 
+# The kernels (Numba, Numba-CUDA) are imported inside the functions that run them, so that
+# `import fastvr` loads no compiler (fastvr._warmup compiles them in the background).
 from .._backend import native_namespace, to_numpy
 
 

@@ -13,6 +13,8 @@ import array_api_compat
 import numpy as np
 from array_api_compat import device
 
+# The kernels (Numba, Numba-CUDA) are imported inside the functions that run them, so that
+# `import fastvr` loads no compiler (fastvr._warmup compiles them in the background).
 from .._backend import argpartition, clamp_min_, itemsize, scatter_rows, take_rows
 from .distances import Reference, blocks, l1_block, rows_per_block, sq_l2_block
 

@@ -22,6 +22,8 @@ import array_api_compat
 import numpy as np
 from array_api_compat import device
 
+# The kernels (Numba, Numba-CUDA) are imported inside the functions that run them, so that
+# `import fastvr` loads no compiler (fastvr._warmup compiles them in the background).
 from .._backend import argpartition, row_sq_norms, take_rows, to_numpy
 from .distances import Reference, blocks, pair_sq_distances, sq_l2_block
 
