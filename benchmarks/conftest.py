@@ -1,7 +1,8 @@
 """Shared data and timing helpers for the speed reports (pytest-benchmark).
 
 Run: ``python -m pytest benchmarks --benchmark-json=benchmarks/results/cpu.json`` and turn the
-JSON into the table of docs/performance.md with ``python benchmarks/report.py benchmarks/results/cpu.json``.
+JSON into the table of docs/performance.md with
+``python benchmarks/report.py benchmarks/results/cpu.json``.
 Ratios only mean something between entries of one run (this is a shared, noisy machine).
 """
 

@@ -1,4 +1,4 @@
-"""scikit-learn's equivalents on the demo's split of the bundled digits, for the README and docs/getting-started.md.
+"""scikit-learn's equivalents on the demo's split of the bundled digits (the README's table).
 
 Run: ``python benchmarks/demo_vs_sklearn.py`` (needs scikit-learn). Same split and the same
 mean-centring as ``fastvr demo``; each model's settings chosen on the validation split.
