@@ -62,7 +62,6 @@ class Result:
 
 def bundled_digits(seed: int = 0) -> Dataset:
     """The bundled UCI digits (8 x 8 grey), shuffled and split 1197 / 300 / 300."""
-
     images, labels = load_digits()
     order = np.random.default_rng(seed).permutation(len(labels))
     images, labels = images[order][..., None], labels[order]
@@ -80,7 +79,6 @@ def bundled_digits(seed: int = 0) -> Dataset:
 
 def cifar10(root: str, quick: bool) -> Dataset:
     """CIFAR-10 from ``root``, split as in the course (smaller with ``quick``)."""
-
     X_train, y_train, X_test, y_test = load_CIFAR10(root)
     num_train, num_val, num_test = (4000, 500, 500) if quick else (49000, 1000, 1000)
     num_val = min(num_val, len(y_train) // 10)  # a smaller folder still splits sensibly

@@ -244,7 +244,6 @@ def train_linear_grid(
     >>> sorted(grid.results) == [(0.001, 0.0), (0.001, 1.0), (0.01, 0.0), (0.01, 1.0)]
     True
     """
-
     kinds = {"svm": LinearSVM, "softmax": Softmax, LinearSVM: LinearSVM, Softmax: Softmax}
     if model not in kinds:
         raise ValueError(f"model must be 'svm', 'softmax', LinearSVM or Softmax; got {model!r}")
@@ -273,7 +272,6 @@ def _linear_core(run: GridRun, W0: np.ndarray, batches: Any, loss_name: str) -> 
     """Train a grid run's linear models from ``W0`` on ``batches`` (device row indices):
     weights ``(D, G, C)`` on the device, loss histories ``(G, iterations)``, training and
     validation accuracies ``(G,)`` on the host."""
-
     data_loss = hinge_loss if loss_name == "svm" else softmax_cross_entropy
     place, X, y = run.place, run.X, run.y
     xp = place.xp
@@ -392,7 +390,6 @@ def train_two_layer_grid(
     >>> len(grid.results), len(grid.stats[(0.1, 0.001)]["val_acc_history"])
     (2, 4)
     """
-
     decay = check_real(learning_rate_decay, "learning_rate_decay")
     hidden_size = check_int(hidden_size, "hidden_size", low=1)
     combos = _combos(learning_rates, regularization_strengths)
@@ -435,7 +432,6 @@ def _two_layer_core(run: GridRun, start: dict, batches: Any, decay: float) -> tu
     """Train a grid run's two-layer nets from the parameters ``start`` on ``batches``:
     parameters (``W1`` ``(D, G, H)``, the others ``(G, ...)``) on the device; loss, training
     and validation accuracy histories ``(G, ...)`` and final accuracies ``(G,)`` on the host."""
-
     place, X, y, X_val, y_val = run.place, run.X, run.y, run.X_val, run.y_val
     xp = place.xp
     g = len(run.combos)

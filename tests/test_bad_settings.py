@@ -208,3 +208,25 @@ def test_knn_refuses_values_whose_distances_overflow_and_answers_just_below(rng,
         np.testing.assert_array_equal(knn.predict(X[:5] * scale), y[:5])
         with pytest.raises(ValueError, match=r"X holds values up to"):
             knn.predict(X * dtype(limit))
+
+
+def test_dask_knn_refuses_values_whose_distances_overflow(rng):
+    da = pytest.importorskip("dask.array")
+    import dask
+
+    X = rng.standard_normal((30, 8))
+    huge = X * np.sqrt(np.finfo(np.float64).max / 64)
+    with dask.config.set(scheduler="synchronous"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"Y \(chunk \d+, rows .*\) holds values up to"):
+            fastvr.kneighbors(X, da.from_array(huge, chunks=10), k=2)
+        with pytest.raises(ValueError, match=r"X \(chunk \d+, rows .*\) holds values up to"):
+            fastvr.kneighbors(da.from_array(huge, chunks=10), X, k=2)[0].compute()
+        with pytest.raises(ValueError, match=r"X holds values up to"):
+            fastvr.pairwise_distances(huge, da.from_array(X, chunks=10))
+        knn = KNearestNeighbor()
+        knn.train(da.from_array(huge, chunks=10), np.arange(30) % 3)
+        with pytest.raises(ValueError, match=r"holds values up to"):
+            knn.predict(X)
+        d, i = fastvr.kneighbors(X[:3], da.from_array(X, chunks=10), k=1)  # ordinary data
+        np.testing.assert_array_equal(i[:, 0], [0, 1, 2])

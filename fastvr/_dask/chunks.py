@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from .._backend import placement_for, to_numpy
-from .._validation import _kind, check_same_features, check_samples
+from .._search import check_knn_samples
+from .._validation import _kind, check_same_features
 from ..ops.distances import centring_shift
 from .core import compute_here, is_dask, require_dask
 
@@ -84,7 +85,7 @@ def row_chunks(X: Any, name: str, labels: Any = None) -> Chunks:
     return Chunks(parts, label_parts, starts[:-1], starts[-1], X.shape[1], float_dtype(X.dtype), X)
 
 
-def query_blocks(X: Any, *, check: bool = True) -> list[tuple[Any, int]]:
+def query_blocks(X: Any, *, check: bool = True, metric: str = "l2") -> list[tuple[Any, int]]:
     """Queries as (delayed block, rows) pairs: all of an in-memory array as one block
     (checked by the caller), or a Dask array's row blocks, each checked once, in its own
     task, as one process checks ``X`` (``check=False``: the task's model checks it)."""
@@ -95,15 +96,14 @@ def query_blocks(X: Any, *, check: bool = True) -> list[tuple[Any, int]]:
     starts = [0, *itertools.accumulate(X.chunks[0])]
     if check:
         blocks = [
-            dask.delayed(_checked)(block, chunk_name("X", i, a, b))
+            dask.delayed(_checked)(block, chunk_name("X", i, a, b), metric)
             for i, (block, a, b) in enumerate(zip(blocks, starts, starts[1:], strict=False))
         ]
     return list(zip(blocks, X.chunks[0], strict=True))
 
 
-def _checked(X: Any, name: str) -> Any:
-
-    return check_samples(X, name, placement_for(X, where_given=True), products=False)
+def _checked(X: Any, name: str, metric: str) -> Any:
+    return check_knn_samples(X, name, placement_for(X, where_given=True), metric)
 
 
 def chunk_name(name: str, j: int, start: int, stop: int) -> str:
@@ -139,7 +139,6 @@ def _column_sums(Y: Any, declared: np.ndarray, name: str) -> np.ndarray:
 
 def column_shift(Y: Chunks) -> np.ndarray:
     """The whole training set's centring shift (as one process computes it for all rows)."""
-
     return centring_shift(column_sums(Y)[None, :], Y.n_rows)
 
 

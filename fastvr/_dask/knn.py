@@ -35,12 +35,14 @@ from .core import compute_here, is_dask, require_dask
 from .search import Partial, Search, finished, merge, plan
 
 
-def queries(X: Any, n_features: int) -> Any:
-    """Queries checked: a Dask array's metadata, or an in-memory array, on the host."""
+def queries(X: Any, n_features: int, metric: str = "l2") -> Any:
+    """Queries checked: a Dask array's metadata (its blocks' values where they are computed),
+    or an in-memory array, on the host."""
     if is_dask(X):
         X = check_dask_samples(X, "X")
     else:
-        X = to_numpy(check_samples(X, "X", placement_for(np.empty(0), where_given=True)))
+        host = placement_for(np.empty(0), where_given=True)
+        X = to_numpy(_search.check_knn_samples(X, "X", host, metric))
     if X.shape[1] != n_features:
         raise ValueError(
             f"X has {X.shape[1]} features but the training data has {n_features}; they must match"
@@ -92,7 +94,7 @@ def kneighbors(
     results, in-memory queries numpy ones."""
     require_dask("fastvr.kneighbors on Dask arrays")
     chunks = row_chunks(Y, "Y")
-    X = queries(X, chunks.n_features)
+    X = queries(X, chunks.n_features, metric)
     k = check_int(k, "k", low=1, high=chunks.n_rows)
     dtype = np.result_type(float_dtype(X.dtype), chunks.dtype)
     search = plan(chunks, k, metric, dtype, working_memory, "Y")
@@ -117,7 +119,7 @@ def pairwise_distances(
     import dask.array as da
 
     chunks = row_chunks(Y, "Y")
-    X = queries(X, chunks.n_features)
+    X = queries(X, chunks.n_features, metric)
     dtype = np.result_type(float_dtype(X.dtype), chunks.dtype) if dtype is None else dtype
     if shift is None and metric == "l2" and method == "vectorized":
         shift = column_shift(chunks)
@@ -132,16 +134,15 @@ def pairwise_distances(
             )
             for j, (part, a, b) in enumerate(spans)
         ]
-        for block, n in query_blocks(X)
+        for block, n in query_blocks(X, metric=metric)
     ]
     return da.block(rows_of)
 
 
 def _distance_block(X, Y, name, *, metric, method, squared, shift, dtype):
     """One block of the distance matrix, by the single-device path, in ``dtype``."""
-
     place = placement_for(Y, where_given=True)
-    Y = check_samples(Y, name, place, products=False)
+    Y = _search.check_knn_samples(Y, name, place, metric)
     X = place.put(X)  # checked once: by queries() or its block's own task
     check_same_features(X, Y, "X", name)
     X, Y = (place.xp.astype(a, dtype, copy=False) for a in (X, Y))
@@ -199,7 +200,8 @@ class TrainedChunks:
 
     def queries(self, X: Any) -> Any:
         """Checked queries in the training data's dtype (as one process computes them)."""
-        return queries(X, self.chunks.n_features).astype(self.chunks.dtype, copy=False)
+        checked = queries(X, self.chunks.n_features, self.metric)
+        return checked.astype(self.chunks.dtype, copy=False)
 
     def kneighbors(self, X: Any, k: int, working_memory: float | None) -> tuple[Any, Any]:
         X, dtype = self.queries(X), self.chunks.dtype
@@ -236,7 +238,6 @@ class TrainedChunks:
 
 def vote_labels(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """The course's vote over each row of neighbour ``labels`` (ties to the smaller label)."""
-
     codes = np.searchsorted(classes, labels)
     return classes[vote(codes, classes.shape[0], xp=array_api_compat.array_namespace(codes))]
 
@@ -275,7 +276,6 @@ def _vote_merged(merged: Partial, n: int, k: int, labels_at: Callable, classes: 
 
 
 def _smallest_of_block(D: Any, k: int, start: int) -> Partial:
-
     place = placement_for(D, where_given=True)
     D = check_samples(D, "dists", place)
     width = min(k, D.shape[1])
@@ -302,7 +302,6 @@ def cross_validate_k(
     sums: list = []  # column sums of all rows, for the folds' shifts (L2 GEMM paths)
 
     def fold_shift(a: int, b: int) -> Callable[[], np.ndarray]:
-
         def shift() -> np.ndarray:
             if not sums:
                 sums.append(column_sums(chunks))

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _config, _search
 from .._backend import placement_for, take_rows, to_numpy
-from .._validation import check_same_features, check_samples
+from .._validation import check_same_features
 from ..ops.neighbors import kneighbors as _kneighbors
 from ..ops.neighbors import smallest_k
 from ..ops.screen import resolution, screened_candidates, select_nearest
@@ -62,7 +62,6 @@ def plan(
     """The search every chunk runs, with this caller's settings: screened where one process
     would screen (the chunks' library decides "auto"), else (L2 GEMM) centred by the whole
     training set's shift, from ``shift()`` (default: one pass over ``Y``)."""
-
     meta = getattr(Y.source, "_meta", Y.source)
     library = "cupy" if array_api_compat.is_cupy_array(meta) else "numpy"
     screened = method == "vectorized" and _search.screen_rule(
@@ -81,10 +80,9 @@ def search_chunk(
     """One chunk's candidates for the rows of ``X``: its ``k`` best (screened: ``k + 1`` and
     any within reach of its ``k``-th), with global row numbers; rows of the chunk inside the
     global range ``exclude`` are left out (a cross-validation fold)."""
-
     name = chunk_name(search.name, j, start, start + Y.shape[0])
     place = placement_for(Y, where_given=True)  # computed where the chunk lives
-    Y = check_samples(Y, name, place, products=False)
+    Y = _search.check_knn_samples(Y, name, place, search.metric)
     X = place.put(X)
     check_same_features(X, Y, "X", name)
     xp = place.xp
@@ -137,7 +135,6 @@ def trim(rows, dist, cols, n, k, d, labels=None):
     """Of candidates sorted by (row, distance, column), each row's first ``k + 1`` and any
     later ones within the float64 error bound of its ``k``-th: every candidate that
     :func:`fastvr.ops.screen.select_nearest` may need for ``k`` winners."""
-
     if rows.shape[0] == 0:  # chunks wholly inside a held-out fold
         return (rows, dist, cols) if labels is None else (rows, dist, cols, labels)
     rel, tiny = resolution(d)
@@ -198,7 +195,6 @@ def settle(
     """Each query row's ``k`` nearest from the merged candidates: squared distances, global
     training rows and their labels, ``(n, k)`` host arrays. Screened near-ties are settled
     exactly, from the few rows of the training set ``source`` they need."""
-
     n = X.shape[0]
     if search.screened:
         d2, idx, _ = select_nearest(
@@ -242,7 +238,7 @@ def finished(
     source = None if lazy else dask.delayed(Y.source, pure=True)
     run = _settled(finish, search, Y.source if lazy else None)
     out = []
-    for i, (block, rows) in enumerate(query_blocks(X)):
+    for i, (block, rows) in enumerate(query_blocks(X, metric=search.metric)):
         merged = search_graph(block, rows, Y, search, exclude)
         extra = () if extras is None else (extras[i],)
         out.append((dask.delayed(run)(merged, block, source, *extra), rows))
