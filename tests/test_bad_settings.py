@@ -228,5 +228,5 @@ def test_dask_knn_refuses_values_whose_distances_overflow(rng):
         knn.train(da.from_array(huge, chunks=10), np.arange(30) % 3)
         with pytest.raises(ValueError, match=r"holds values up to"):
             knn.predict(X)
-        d, i = fastvr.kneighbors(X[:3], da.from_array(X, chunks=10), k=1)  # ordinary data
+        _, i = fastvr.kneighbors(X[:3], da.from_array(X, chunks=10), k=1)  # ordinary data
         np.testing.assert_array_equal(i[:, 0], [0, 1, 2])

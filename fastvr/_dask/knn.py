@@ -180,6 +180,10 @@ class TrainedChunks:
     def n_rows(self) -> int:
         return self.chunks.n_rows
 
+    @property
+    def n_features(self) -> int:
+        return self.chunks.n_features
+
     def centre(self) -> np.ndarray:
         """The training set's centring shift (one pass over it, the first time)."""
         if self.shift is None:
@@ -231,6 +235,11 @@ class TrainedChunks:
             dtype=self.chunks.dtype,
         )
 
+    def predict_labels(self, dists: Any, k: int) -> Any:
+        """The course's vote from a distance matrix (Dask or in memory) to this training set."""
+        check_distance_columns(dists, self.n_rows)
+        return predict_labels(dists, k, self.labels_at, self.classes)
+
     def labels_at(self, idx: np.ndarray) -> np.ndarray:
         """The training labels of global rows ``idx`` (any shape), on the host."""
         return rows_at(self.labels, idx)
@@ -240,6 +249,15 @@ def vote_labels(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """The course's vote over each row of neighbour ``labels`` (ties to the smaller label)."""
     codes = np.searchsorted(classes, labels)
     return classes[vote(codes, classes.shape[0], xp=array_api_compat.array_namespace(codes))]
+
+
+def check_distance_columns(dists: Any, n_rows: int) -> None:
+    """A ``ValueError`` unless ``dists`` (any array, Dask too) is a matrix with one column per
+    training row."""
+    if len(dists.shape) != 2 or dists.shape[1] != n_rows:
+        raise ValueError(
+            f"dists must have one column per training sample ({n_rows}); got shape {dists.shape}"
+        )
 
 
 def predict_labels(
