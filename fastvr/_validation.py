@@ -265,6 +265,15 @@ def check_batch(batch_size: Any, dim: int, itemsize: int) -> int:
     return batch_size
 
 
+def check_distance_columns(dists: Any, n_rows: int) -> None:
+    """A ``ValueError`` unless ``dists`` (any array, Dask too) is a matrix with one column per
+    training row."""
+    if len(dists.shape) != 2 or dists.shape[1] != n_rows:
+        raise ValueError(
+            f"dists must have one column per training sample ({n_rows}); got shape {dists.shape}"
+        )
+
+
 def check_same_features(X: Any, Y: Any, x_name: str, y_name: str) -> None:
     if X.shape[1] != Y.shape[1]:
         raise ValueError(

@@ -57,14 +57,11 @@ def _gpus() -> list[str]:
 
 def _save_folder() -> str:
     """The save folder, or why models cannot be saved there."""
-    folder = os.path.abspath(saved.save_folder())
-    if os.path.isdir(folder):
-        return folder
-    if os.path.exists(folder):
-        return f"error: {folder} is not a folder"
-    if not os.path.isdir(os.path.dirname(folder)):
-        return f"error: {folder} cannot be created (its parent does not exist)"
-    return f"{folder} (created on the first save)"
+    folder = os.path.realpath(saved.save_folder())
+    try:
+        return folder if saved.check_save_folder() else f"{folder} (created on the first save)"
+    except OSError as error:
+        return f"error: {error}"
 
 
 def _cifar10() -> str:

@@ -74,6 +74,25 @@ def _path(fname: str | os.PathLike) -> str:
     return os.path.join(save_folder(), os.fspath(fname))
 
 
+def check_save_folder() -> bool:
+    """Whether the save folder exists; when it does not, that it can be created (its parent
+    exists), else ``NotADirectoryError`` / ``FileNotFoundError`` naming it and where it came
+    from (``fastvr info`` reports the same)."""
+    folder = os.path.realpath(save_folder())
+    if os.path.isdir(folder):
+        return True
+    source = ENV if _folder is None and os.environ.get(ENV) else "folder"
+    if os.path.exists(folder):
+        raise NotADirectoryError(f"the save folder {folder} ({source}) is not a folder")
+    parent = os.path.dirname(folder)
+    if not os.path.isdir(parent):
+        raise FileNotFoundError(
+            f"the save folder {folder} ({source}) cannot be created: its parent {parent} "
+            "does not exist, and fastvr creates only the save folder itself"
+        )
+    return False
+
+
 def _writable_path(fname: str | os.PathLike) -> str:
     """``fname`` in the save folder, refused if it leads outside it; the folder is created
     when missing (only it: its parent must exist, and so must any folder inside it)."""
@@ -85,16 +104,7 @@ def _writable_path(fname: str | os.PathLike) -> str:
             "fastvr writes models only inside it (name a file there, or choose the folder "
             "with fastvr.set_save_folder or FASTVR_SAVE_DIR)"
         )
-    if not os.path.isdir(inside):
-        parent = os.path.dirname(inside)
-        source = f"{ENV}" if _folder is None and os.environ.get(ENV) else "folder"
-        if os.path.exists(inside):
-            raise NotADirectoryError(f"the save folder {inside} ({source}) is not a folder")
-        if not os.path.isdir(parent):
-            raise FileNotFoundError(
-                f"the save folder {inside} ({source}) cannot be created: its parent {parent} "
-                "does not exist, and fastvr creates only the save folder itself"
-            )
+    if not check_save_folder():
         os.mkdir(inside)
     if not os.path.isdir(os.path.dirname(target)):
         raise FileNotFoundError(

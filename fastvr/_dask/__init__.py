@@ -33,7 +33,6 @@ from .core import INSTALL_HINT, any_dask, compute_here, is_dask, require_dask
 from .grids import batches_on, in_memory, train_shares, worker_count
 from .knn import (
     TrainedChunks,
-    check_distance_columns,
     cross_validate_k,
     kneighbors,
     pairwise_distances,
@@ -48,7 +47,6 @@ __all__ = [
     "any_dask",
     "batches_on",
     "check_dask_samples",
-    "check_distance_columns",
     "compute_here",
     "cross_validate_k",
     "in_memory",

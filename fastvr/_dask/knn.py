@@ -14,7 +14,13 @@ import numpy as np
 
 from .. import _search
 from .._backend import placement_for, to_numpy
-from .._validation import check_int, check_labels, check_same_features, check_samples
+from .._validation import (
+    check_distance_columns,
+    check_int,
+    check_labels,
+    check_same_features,
+    check_samples,
+)
 from ..ops.distances import centring_shift
 from ..ops.neighbors import smallest_k, vote
 from .chunks import (
@@ -249,15 +255,6 @@ def vote_labels(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """The course's vote over each row of neighbour ``labels`` (ties to the smaller label)."""
     codes = np.searchsorted(classes, labels)
     return classes[vote(codes, classes.shape[0], xp=array_api_compat.array_namespace(codes))]
-
-
-def check_distance_columns(dists: Any, n_rows: int) -> None:
-    """A ``ValueError`` unless ``dists`` (any array, Dask too) is a matrix with one column per
-    training row."""
-    if len(dists.shape) != 2 or dists.shape[1] != n_rows:
-        raise ValueError(
-            f"dists must have one column per training sample ({n_rows}); got shape {dists.shape}"
-        )
 
 
 def predict_labels(

@@ -12,7 +12,13 @@ import numpy as np
 from .. import _dask, _search
 from .._backend import Placement, placement_for, take_nd, to_numpy
 from .._config import _check_mib
-from .._validation import check_int, check_labels, check_same_features, check_samples
+from .._validation import (
+    check_distance_columns,
+    check_int,
+    check_labels,
+    check_same_features,
+    check_samples,
+)
 from ..ops.neighbors import smallest_k, vote
 
 # The course's num_loops, as the engine's distance methods
@@ -60,9 +66,7 @@ class _Local:
             task = functools.partial(
                 self.predict, k=k, working_memory=working_memory, method=method
             )
-            return _dask.per_block(
-                _dask.queries(X, self.n_features), task, 0, (self.classes.dtype,)
-            )
+            return self._by_blocks(X, task, 0, (self.classes.dtype,))
         place, X = self._queries(X)
         if method == "vectorized":
             # a vote needs each row's k nearest as a set, not their order
@@ -78,8 +82,7 @@ class _Local:
     def kneighbors(self, X: Any, k: int, working_memory: float | None) -> tuple[Any, Any]:
         if _dask.is_dask(X):
             task = functools.partial(self.kneighbors, k=k, working_memory=working_memory)
-            dtypes = (self.X.dtype, np.int64)
-            return _dask.per_block(_dask.queries(X, self.n_features), task, k, dtypes)
+            return self._by_blocks(X, task, k, (self.X.dtype, np.int64))
         place, X = self._queries(X)
         dist, idx = _search.query(X, self.index, k, working_memory=working_memory)
         return place.give_back(dist), place.give_back(idx)
@@ -87,22 +90,26 @@ class _Local:
     def distances(self, X: Any, method: str) -> Any:
         if _dask.is_dask(X):
             task = functools.partial(self.distances, method=method)
-            X = _dask.queries(X, self.n_features)
-            return _dask.per_block(X, task, self.n_rows, (self.X.dtype,))
+            return self._by_blocks(X, task, self.n_rows, (self.X.dtype,))
         place, X = self._queries(X)
         return place.give_back(_search.distances(X, self.for_method(method), method=method))
 
     def predict_labels(self, dists: Any, k: int) -> Any:
         if _dask.is_dask(dists):
-            _dask.check_distance_columns(dists, self.n_rows)
+            check_distance_columns(dists, self.n_rows)
             classes, codes = to_numpy(self.classes), to_numpy(self.codes)
             return _dask.predict_labels(dists, k, lambda idx: classes[codes[idx]], classes)
         place = placement_for(dists, fitted=self.place)
         dists = check_samples(dists, "dists", place)
-        _dask.check_distance_columns(dists, self.n_rows)
+        check_distance_columns(dists, self.n_rows)
         with place.active():
             _, idx = smallest_k(dists, k, xp=place.xp)
         return place.give_back(self._vote(idx))
+
+    def _by_blocks(self, X: Any, task: Any, width: int, dtypes: tuple) -> Any:
+        """A Dask ``X`` answered lazily block by block by ``task`` (this object's own method
+        on one block, which checks it); ``width`` columns per row, outputs of ``dtypes``."""
+        return _dask.per_block(_dask.queries(X, self.n_features), task, width, dtypes)
 
     def _queries(self, X: Any) -> tuple[Placement, Any]:
         """This call's placement (results go back as ``X`` came) and ``X`` on the device, in
