@@ -247,9 +247,10 @@ def _check_bn_param(bn_param: Any, x: Any) -> None:
             _namespace(**{f"bn_param['{key}']": bn_param[key]})
 
 
-def _norm_args(x: Any, gamma: Any, beta: Any) -> Any:
+def _norm_args(x: Any, gamma: Any, beta: Any, layer: str) -> Any:
     """The namespace, after checking x (N, D) and the per-feature gamma and beta (D,)."""
     xp = _namespace(x=x, gamma=gamma, beta=beta)
+    _samples(x, layer)
     if x.ndim != 2 or 0 in x.shape:
         raise ValueError(f"x must be (N, D) with N, D >= 1; got shape {x.shape}")
     for name, value in (("gamma", gamma), ("beta", beta)):
@@ -280,7 +281,7 @@ def batchnorm_forward(x: Any, gamma: Any, beta: Any, bn_param: dict) -> tuple[An
     (array([[-1., -1.],
            [ 1.,  1.]]), array([0.2, 2. ]))
     """
-    xp = _norm_args(x, gamma, beta)
+    xp = _norm_args(x, gamma, beta, "batchnorm_forward")
     _check_bn_param(bn_param, x)
     return batchnorm_step(x, gamma, beta, bn_param, xp=xp)
 
@@ -331,7 +332,7 @@ def layernorm_forward(x: Any, gamma: Any, beta: Any, ln_param: dict) -> tuple[An
     >>> np.round(out, 3)
     array([[-1.,  1.]])
     """
-    xp = _norm_args(x, gamma, beta)
+    xp = _norm_args(x, gamma, beta, "layernorm_forward")
     _check_eps(check_dict(ln_param, "ln_param"), "ln_param")
     return layernorm_step(x, gamma, beta, ln_param, xp=xp)
 

@@ -171,6 +171,11 @@ def test_a_checkpoint_folder_that_does_not_exist_fails_before_training(rng, tmp_
         ("dropout_forward", lambda x: layers.dropout_forward(x, {"p": 0.5, "mode": "train"})),
         ("softmax_loss", lambda x: layers.softmax_loss(x, np.zeros(0, dtype=np.int64))),
         ("svm_loss", lambda x: layers.svm_loss(x, np.zeros(0, dtype=np.int64))),
+        (
+            "batchnorm_forward",
+            lambda x: layers.batchnorm_forward(x, np.ones(3), np.zeros(3), {"mode": "train"}),
+        ),
+        ("layernorm_forward", lambda x: layers.layernorm_forward(x, np.ones(3), np.zeros(3), {})),
     ],
 )
 def test_every_layer_refuses_an_empty_batch_alike(layer, call):
