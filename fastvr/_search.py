@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+import numpy as np
+
 from . import _config
-from ._backend import Placement
+from ._backend import Placement, to_numpy
 from ._validation import check_distance_data, check_samples
 from .ops import distances as _dist
 from .ops import screen as _screen
 from .ops.neighbors import kneighbors as _kneighbors
+from .ops.neighbors import smallest_k
 
 _last_stats = _screen.ScreenStats()
 
@@ -165,18 +168,62 @@ def distances(
         )
 
 
+def distance_matrix(
+    X: Any,
+    Y: Any,
+    place: Placement,
+    metric: str,
+    *,
+    method: str,
+    squared: bool,
+    shift: Any = None,
+    dtype: Any = None,
+) -> Any:
+    """The whole distance matrix between validated rows ``X`` and ``Y`` on ``place`` (same
+    number of features), in ``dtype`` (default: their common one); L2 GEMM centred by
+    ``shift`` (default: ``Y``'s own mean). What :func:`fastvr.pairwise_distances` and each
+    block of its Dask form compute (no hand-back)."""
+    xp = place.xp
+    dtype = xp.result_type(X.dtype, Y.dtype) if dtype is None else dtype
+    X, Y = xp.astype(place.put(X), dtype, copy=False), xp.astype(Y, dtype, copy=False)
+    index = build_index(Y, place, metric, shift=shift, screen=False)
+    return distances(X, index, method=method, squared=squared)
+
+
+def _screen_for(X: Any, index: Index, method: str) -> _screen.ScreenedReference | None:
+    """The screen a query of ``X`` by ``method`` goes through, or None (the float64 or
+    float32 GEMM, or the loops). This is the engine's one choice of search path."""
+    if method != "vectorized" or X.dtype != index.ref.Y.dtype:
+        return None
+    return index.screen()
+
+
+def _nearest_unscreened(X: Any, index: Index, k: int, method: str, budget: int) -> tuple:
+    """The ``k`` nearest by the streamed GEMM (``"vectorized"``) or from the course's loop
+    distances: squared L2 (or L1) distances and indices, ordered by (distance, index)."""
+    xp = index.xp
+    if method == "vectorized":
+        return _kneighbors(X, index.ref, k, metric=index.metric, xp=xp, budget_bytes=budget)
+    dists = distances(X, index, method=method, squared=True)
+    return smallest_k(dists, k, xp=xp)
+
+
 def query(
     X: Any,
     index: Index,
     k: int,
     *,
+    method: str = "vectorized",
     working_memory: float | None = None,
     squared: bool = False,
     ordered: bool = True,
 ) -> tuple[Any, Any]:
-    """Streaming k-nearest search of validated, placed ``X`` against ``index`` (no hand-back)."""
+    """The ``k`` nearest index rows of validated, placed ``X`` (no hand-back): through the
+    screen where the setting asks for it, else streamed by the GEMM; ``method`` one of the
+    course's loops: from the loop distances. ``ordered=False``: each row's ``k`` nearest as a
+    set (what a vote needs), distances then unspecified."""
     xp = index.xp
-    screened = index.screen() if X.dtype == index.ref.Y.dtype else None
+    screened = _screen_for(X, index, method)
     with index.place.active():
         if screened is not None:
             dist, idx = screened_query(
@@ -184,17 +231,40 @@ def query(
             )
             dist = xp.astype(dist, X.dtype)  # direct float64 sums, in the data's dtype
         else:
-            dist, idx = _kneighbors(
-                X,
-                index.ref,
-                k,
-                metric=index.metric,
-                xp=xp,
-                budget_bytes=_config.budget_bytes(working_memory),
-            )
+            budget = _config.budget_bytes(working_memory)
+            dist, idx = _nearest_unscreened(X, index, k, method, budget)
         if index.metric == "l2" and not squared:
             dist = xp.sqrt(dist)
     return dist, idx
+
+
+def candidates(
+    X: Any, index: Index, k: int, *, method: str, working_memory: float | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Each row's candidates for its ``k`` nearest, unsettled, for a caller that merges them
+    with other indexes' before settling (:mod:`fastvr._dask`, one index per chunk): flat host
+    arrays ``(rows, squared distances, columns)`` sorted by (row, distance, column), and
+    whether every index row is a small integer. Screened: each row's ``k + 1`` best by direct
+    float64 sums and any within their error bound of the ``k``-th (see
+    :func:`fastvr.ops.screen.screened_candidates`); else exactly ``min(k, m)`` per row."""
+    xp, m = index.xp, index.ref.Y.shape[0]
+    budget = _config.budget_bytes(working_memory)
+    screened = _screen_for(X, index, method)
+    with index.place.active():
+        if screened is not None:
+            rows, dist, cols = _screen.screened_candidates(
+                X,
+                screened,
+                min(k + 1, m),
+                xp=xp,
+                budget_bytes=budget,
+                max_candidates=MAX_CANDIDATES + 4 * k,
+            )
+            return rows, dist, cols, screened.integral
+        width = min(k, m)
+        d, c = _nearest_unscreened(X, index, width, method, budget)
+    rows = np.repeat(np.arange(X.shape[0]), width)
+    return rows, to_numpy(d).reshape(-1), to_numpy(c).reshape(-1), True
 
 
 # A row with more screen candidates than this (plus 4k) gets its float64 row instead.

@@ -15,7 +15,14 @@ from array_api_compat import device
 
 from ._backend import Placement, placement_for, rows_for_gathers, to_numpy
 from ._config import budget_bytes
-from ._validation import check_batch, check_class_count, check_int, check_labels, check_samples
+from ._validation import (
+    check_batch,
+    check_class_count,
+    check_int,
+    check_labels,
+    check_same_features,
+    check_samples,
+)
 
 
 class DivergenceWarning(RuntimeWarning):
@@ -108,8 +115,7 @@ def grid_inputs(
     y = check_labels(y, "y", X.shape[0], place)
     X_val = check_samples(X_val, "X_val", place)
     y_val = check_labels(y_val, "y_val", X_val.shape[0], place)
-    if X_val.shape[1] != X.shape[1]:
-        raise ValueError(f"X_val has {X_val.shape[1]} features but X has {X.shape[1]}")
+    check_same_features(X_val, X, "X_val", "X")
     num_iters = check_int(num_iters, "num_iters", low=0)
     batch_size = check_batch(batch_size, X.shape[1], 8)  # the minibatch itself
     xp = place.xp

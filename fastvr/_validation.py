@@ -274,11 +274,21 @@ def check_distance_columns(dists: Any, n_rows: int) -> None:
         )
 
 
-def check_same_features(X: Any, Y: Any, x_name: str, y_name: str) -> None:
-    if X.shape[1] != Y.shape[1]:
+def check_feature_count(
+    X: Any, x_name: str, expected: int, source: str, *, unit: str = "", hint: str = ""
+) -> None:
+    """A ``ValueError`` unless ``X`` has ``expected`` columns, the number ``source`` has
+    (``unit`` says of what: "X has 5 features but W has 4 rows; they must match")."""
+    if X.shape[1] != expected:
         raise ValueError(
-            f"{x_name} has {X.shape[1]} features but {y_name} has {Y.shape[1]}; they must match"
+            f"{x_name} has {X.shape[1]} features but {source} has {expected}{unit}; "
+            f"they must match{hint}"
         )
+
+
+def check_same_features(X: Any, Y: Any, x_name: str, y_name: str) -> None:
+    """A ``ValueError`` unless ``X`` and ``Y`` have the same number of columns."""
+    check_feature_count(X, x_name, Y.shape[1], y_name)
 
 
 def check_int(value: Any, name: str, *, low: int, high: int | None = None) -> int:

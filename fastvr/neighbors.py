@@ -17,7 +17,7 @@ from ._search import (
     check_method,
     check_metric,
     common_dtype,
-    distances,
+    distance_matrix,
     last_screen_stats,
     query,
 )
@@ -72,9 +72,7 @@ def pairwise_distances(
     X = check_knn_samples(X, "X", place, metric)
     Y = X if Y is None else check_knn_samples(Y, "Y", place, metric)
     check_same_features(X, Y, "X", "Y")
-    X, Y = common_dtype(X, Y, place.xp)
-    index = build_index(Y, place, metric, screen=False)
-    return place.give_back(distances(X, index, method=method, squared=squared))
+    return place.give_back(distance_matrix(X, Y, place, metric, method=method, squared=squared))
 
 
 def kneighbors(

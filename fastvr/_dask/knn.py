@@ -16,6 +16,7 @@ from .. import _search
 from .._backend import placement_for, to_numpy
 from .._validation import (
     check_distance_columns,
+    check_feature_count,
     check_int,
     check_labels,
     check_same_features,
@@ -49,10 +50,7 @@ def queries(X: Any, n_features: int, metric: str = "l2") -> Any:
     else:
         host = placement_for(np.empty(0), where_given=True)
         X = to_numpy(_search.check_knn_samples(X, "X", host, metric))
-    if X.shape[1] != n_features:
-        raise ValueError(
-            f"X has {X.shape[1]} features but the training data has {n_features}; they must match"
-        )
+    check_feature_count(X, "X", n_features, "the training data")
     return X
 
 
@@ -149,12 +147,11 @@ def _distance_block(X, Y, name, *, metric, method, squared, shift, dtype):
     """One block of the distance matrix, by the single-device path, in ``dtype``."""
     place = placement_for(Y, where_given=True)
     Y = _search.check_knn_samples(Y, name, place, metric)
-    X = place.put(X)  # checked once: by queries() or its block's own task
-    check_same_features(X, Y, "X", name)
-    X, Y = (place.xp.astype(a, dtype, copy=False) for a in (X, Y))
-    index = _search.build_index(Y, place, metric, shift=shift, screen=False)
+    check_same_features(X, Y, "X", name)  # X checked once: by queries() or its block's task
     with place.active():
-        return _search.distances(X, index, method=method, squared=squared)
+        return _search.distance_matrix(
+            X, Y, place, metric, method=method, squared=squared, shift=shift, dtype=dtype
+        )
 
 
 @dataclass

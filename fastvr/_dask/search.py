@@ -13,9 +13,7 @@ import numpy as np
 from .. import _config, _search
 from .._backend import placement_for, take_rows, to_numpy
 from .._validation import check_same_features
-from ..ops.neighbors import kneighbors as _kneighbors
-from ..ops.neighbors import smallest_k
-from ..ops.screen import resolution, screened_candidates, select_nearest
+from ..ops.screen import resolution, select_nearest
 from .chunks import Chunks, chunk_name, column_shift, query_blocks, rows_at
 from .core import is_dask, require_dask
 
@@ -88,40 +86,19 @@ def search_chunk(
     xp = place.xp
     # the caller's decision, whatever this worker's own setting: screen exactly when planned
     with place.active(), _config.screening(search.screened):
-        dtype = xp.result_type(X.dtype, Y.dtype)
-        X, Y = xp.astype(X, dtype, copy=False), xp.astype(Y, dtype, copy=False)
+        X, Y = _search.common_dtype(X, Y, xp)
         keep = np.arange(Y.shape[0])
         if exclude is not None:
             keep = keep[(keep + start < exclude[0]) | (keep + start >= exclude[1])]
             Y = take_rows(Y, place.put(keep), xp=xp)
         if Y.shape[0] == 0:
             return _empty(y is not None)
-        budget = _config.budget_bytes(search.working_memory)
         index = _search.build_index(Y, place, search.metric, shift=search.shift)
-        screen = index.screen()
-        integral = True
-        if screen is not None:
-            rows, dist, cols = screened_candidates(
-                X,
-                screen,
-                min(search.k + 1, Y.shape[0]),
-                xp=xp,
-                budget_bytes=budget,
-                max_candidates=_search.MAX_CANDIDATES + 4 * search.k,
-            )
+        rows, dist, cols, integral = _search.candidates(
+            X, index, search.k, method=search.method, working_memory=search.working_memory
+        )
+        if search.screened:
             rows, dist, cols = trim(rows, dist, cols, X.shape[0], search.k, X.shape[1])
-            integral = screen.integral
-        else:
-            width = min(search.k, Y.shape[0])
-            if search.method == "vectorized":
-                d, c = _kneighbors(
-                    X, index.ref, width, metric=search.metric, xp=xp, budget_bytes=budget
-                )
-            else:
-                loops = _search.distances(X, index, method=search.method, squared=True)
-                d, c = smallest_k(loops, width, xp=xp)
-            dist, cols = to_numpy(d).reshape(-1), to_numpy(c).reshape(-1)
-            rows = np.repeat(np.arange(X.shape[0]), width)
     labels = None if y is None else to_numpy(y)[keep][cols]
     return Partial(rows, dist, keep[cols] + start, labels, integral)
 
@@ -201,12 +178,12 @@ def settle(
             partial.rows,
             partial.dist,
             partial.cols,
-            n,
-            k,
-            X.shape[1],
-            lambda rows: np.asarray(X[rows], dtype=np.float64),
-            lambda rows: np.asarray(rows_at(source, rows), dtype=np.float64),
-            partial.integral,
+            n=n,
+            k=k,
+            d=X.shape[1],
+            query_rows=lambda rows: np.asarray(X[rows], dtype=np.float64),
+            reference_rows=lambda rows: np.asarray(rows_at(source, rows), dtype=np.float64),
+            integral=partial.integral,
         )
     else:
         d2, idx = partial.dist.reshape(n, k), partial.cols.reshape(n, k)

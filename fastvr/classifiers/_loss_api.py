@@ -9,7 +9,13 @@ from typing import Any
 import numpy as np
 
 from .._backend import placement_for
-from .._validation import check_finite, check_labels, check_real, check_samples
+from .._validation import (
+    check_feature_count,
+    check_finite,
+    check_labels,
+    check_real,
+    check_samples,
+)
 from ..ops.losses import hinge_loss, linear_loss, naive_linear_loss, softmax_cross_entropy
 
 DATA_LOSSES = {"svm": hinge_loss, "softmax": softmax_cross_entropy}
@@ -41,10 +47,7 @@ def validated_linear_args(W: Any, X: Any, y: Any, reg: Any, *, check_x: bool):
     xp = place.xp
     W = check_samples(W, "W", place, layout="(D, C)", finite=check_x)
     X = check_samples(X, "X", place, finite=check_x)
-    if X.shape[1] != W.shape[0]:
-        raise ValueError(
-            f"X has {X.shape[1]} features but W has {W.shape[0]} rows; they must match"
-        )
+    check_feature_count(X, "X", W.shape[0], "W", unit=" rows")
     y = check_labels(y, "y", X.shape[0], place)
     check_labels_fit_weights(y, W.shape[1], xp=xp)
     reg = check_real(reg, "reg", low=0.0)

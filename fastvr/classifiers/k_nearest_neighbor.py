@@ -68,15 +68,16 @@ class _Local:
             )
             return self._by_blocks(X, task, 0, (self.classes.dtype,))
         place, X = self._queries(X)
-        if method == "vectorized":
-            # a vote needs each row's k nearest as a set, not their order
-            _, idx = _search.query(
-                X, self.index, k, working_memory=working_memory, squared=True, ordered=False
-            )
-        else:
-            dists = _search.distances(X, self.for_method(method), method=method, squared=True)
-            with self.place.active():
-                _, idx = smallest_k(dists, k, xp=self.place.xp)
+        # a vote needs each row's k nearest as a set, not their order
+        _, idx = _search.query(
+            X,
+            self.for_method(method),
+            k,
+            method=method,
+            working_memory=working_memory,
+            squared=True,
+            ordered=False,
+        )
         return place.give_back(self._vote(idx))
 
     def kneighbors(self, X: Any, k: int, working_memory: float | None) -> tuple[Any, Any]:

@@ -11,6 +11,7 @@ from .._training import gather_floats, minibatches, warn_if_diverged
 from .._validation import (
     check_batch,
     check_class_count,
+    check_feature_count,
     check_finite,
     check_flag,
     check_int,
@@ -132,10 +133,7 @@ class LinearClassifier:
         self._require_weights()
         place = self._placement(X)
         X = check_samples(X, "X", place)
-        if X.shape[1] != self.W.shape[0]:
-            raise ValueError(
-                f"X has {X.shape[1]} features but W has {self.W.shape[0]} rows; they must match"
-            )
+        check_feature_count(X, "X", self.W.shape[0], "W", unit=" rows")
         with place.active():
             xp = place.xp
             W = place.put(self.W)
@@ -200,11 +198,9 @@ class LinearClassifier:
             W = 0.001 * np.random.randn(X.shape[1], num_classes)
             return xp.astype(place.put(W), X.dtype)
         W = check_samples(self.W, "W", place, layout="(D, C)", finite=False)
-        if W.shape[0] != X.shape[1]:
-            raise ValueError(
-                f"X has {X.shape[1]} features but W has {W.shape[0]} rows; "
-                "they must match (set W = None to start over)"
-            )
+        check_feature_count(
+            X, "X", W.shape[0], "W", unit=" rows", hint=" (set W = None to start over)"
+        )
         check_labels_fit_weights(y, W.shape[1], xp=xp)
         check_finite(W, "W", xp=xp)
         return xp.astype(W, X.dtype, copy=False)  # trained in place, as the course does

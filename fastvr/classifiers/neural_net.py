@@ -12,12 +12,14 @@ from .._backend import Placement, placement_with_state, rows_for_gathers, take_r
 from .._training import gather_floats, minibatches, warn_if_diverged
 from .._validation import (
     check_batch,
+    check_feature_count,
     check_finite,
     check_fits,
     check_flag,
     check_int,
     check_labels,
     check_real,
+    check_same_features,
     check_samples,
 )
 from ..ops.nets import two_layer_loss, two_layer_scores
@@ -169,8 +171,7 @@ class TwoLayerNet:
         xp = place.xp
         y = check_labels(y, "y", X.shape[0], place)
         X_val = check_samples(X_val, "X_val", place)
-        if X_val.shape[1] != X.shape[1]:
-            raise ValueError(f"X_val has {X_val.shape[1]} features but X has {X.shape[1]}")
+        check_same_features(X_val, X, "X_val", "X")
         y_val = check_labels(y_val, "y_val", X_val.shape[0], place)
         outputs = params["W2"].shape[1]
         for name, labels in (("y", y), ("y_val", y_val)):
@@ -239,10 +240,7 @@ class TwoLayerNet:
         xp = place.xp
         placed = {name: place.put(value) for name, value in zip(PARAM_NAMES, params, strict=True)}
         W1 = placed["W1"]
-        if X.shape[1] != W1.shape[0]:
-            raise ValueError(
-                f"X has {X.shape[1]} features but W1 has {W1.shape[0]} rows; they must match"
-            )
+        check_feature_count(X, "X", W1.shape[0], "W1", unit=" rows")
         if (
             placed["W2"].shape[0] != W1.shape[1]
             or placed["b1"].shape != (W1.shape[1],)

@@ -141,6 +141,20 @@ def screenable(screened: ScreenedReference, d: int) -> bool:
     return screened.top < _MAX_SCREEN_NORM and gamma(d, U32) < 0.01
 
 
+@dataclass(frozen=True)
+class ScreenQuery:
+    """One screened search's settings, the same for each of its row blocks."""
+
+    screened: ScreenedReference
+    k: int
+    xp: ModuleType
+    budget_bytes: int
+    max_candidates: int  # a row with more candidates gets its float64 row instead
+    stats: ScreenStats  # added to by each block
+    ordered: bool = True  # False: each row's k nearest as a set (what a vote needs)
+    resolve: bool = True  # False: the candidates unsettled (see screened_candidates)
+
+
 def screened_kneighbors(
     X: Any,
     screened: ScreenedReference,
@@ -158,14 +172,19 @@ def screened_kneighbors(
     ``ordered=False``: each row's exact ``k`` nearest as a set (what a vote needs); rows the
     screen settled alone come in column order with NaN distances."""
     n = X.shape[0]
-    stats = ScreenStats() if stats is None else stats
+    run = ScreenQuery(
+        screened,
+        k,
+        xp,
+        budget_bytes,
+        max_candidates,
+        ScreenStats() if stats is None else stats,
+        ordered,
+    )
     out_d = xp.empty((n, k), dtype=xp.float64, device=device(X))
     out_i = xp.empty((n, k), dtype=xp.int64, device=device(X))
-    integral = screened.integral  # and, checked where it matters, the query rows
     for part in blocks(n, _rows_per_block(X, screened, budget_bytes)):
-        d2, idx = _screen_block(
-            X[part, ...], screened, k, xp, budget_bytes, max_candidates, integral, stats, ordered
-        )
+        d2, idx = _screen_block(X[part, ...], run)
         out_d[part, ...] = d2
         out_i[part, ...] = idx
     return out_d, out_i
@@ -190,27 +209,17 @@ def screened_candidates(
     with its direct float64 sum, unsettled: host arrays ``(rows, direct sums, columns)``
     sorted by (row, sum, column). What a search split over parts of the reference merges
     before settling near-ties with :func:`select_nearest`. No ``subset`` screens."""
+    run = ScreenQuery(screened, k, xp, budget_bytes, max_candidates, ScreenStats(), resolve=False)
     found = []
     for part in blocks(X.shape[0], _rows_per_block(X, screened, budget_bytes)):
-        rows, direct, cols = _screen_block(
-            X[part, ...],
-            screened,
-            k,
-            xp,
-            budget_bytes,
-            max_candidates,
-            screened.integral,
-            ScreenStats(),
-            True,
-            resolve=False,
-        )
+        rows, direct, cols = _screen_block(X[part, ...], run)
         found.append((rows + part.start, direct, cols))
     return tuple(np.concatenate(parts) for parts in zip(*found, strict=True))
 
 
-def _screen_block(
-    X, screened, k, xp, budget_bytes, max_candidates, integral, stats, ordered, resolve=True
-):
+def _screen_block(X: Any, run: ScreenQuery) -> tuple[Any, ...]:
+    """The screen's search for one block of query rows ``X`` (see :class:`ScreenQuery`)."""
+    screened, xp = run.screened, run.xp
     ref = screened.ref
     d = X.shape[1]
     beta = screen_beta(d, screened.mantissa)
@@ -241,47 +250,45 @@ def _screen_block(
     slack = xp.astype(beta * screened.norms, xp.float32)
     x_norms32 = xp.astype(x_norms, xp.float32)
     if array_api_compat.is_numpy_namespace(xp):
-        rows, cols, counts = _candidates_compiled(
-            S, screened, x_norms32, slack, widen, k, max_candidates
-        )
+        rows, cols, counts = _candidates_compiled(S, run, x_norms32, slack, widen)
     else:
-        rows, cols, counts = _candidates_vectorized(S, screened, x_norms32, slack, widen, k, xp)
+        rows, cols, counts = _candidates_vectorized(S, run, x_norms32, slack, widen)
     del S
     subset = screened.subset
     if subset is not None:  # from here on, columns are rows of the full reference
         cols = xp.take(subset, cols)
     counts_h = to_numpy(counts)  # one transfer for the statistics and the fallback rows
-    fell_back = np.nonzero(counts_h > max_candidates)[0].tolist()
+    fell_back = np.nonzero(counts_h > run.max_candidates)[0].tolist()
+    stats = run.stats
     stats.rows += X.shape[0]
     stats.candidates += int(counts_h.sum())
     stats.max_candidates = max(stats.max_candidates, int(counts_h.max()))
     stats.fallback_rows += len(fell_back)
     if fell_back:  # their candidates are replaced by a float64 certificate below
-        keep = ~xp.take(counts > max_candidates, rows)
+        keep = ~xp.take(counts > run.max_candidates, rows)
         rows, cols = rows[keep], cols[keep]
     for r in fell_back:
-        r_rows, r_cols = _float64_candidates(X[r : r + 1, ...], ref, k, xp, budget_bytes, subset)
+        r_rows, r_cols = _float64_candidates(
+            X[r : r + 1, ...], ref, run.k, xp, run.budget_bytes, subset
+        )
         rows = xp.concat([rows, r_rows + r])
         cols = xp.concat([cols, r_cols])
     full = screened.lowered if subset is None else screened.full_lowered
     copies = (lowered, full) if exact_copies else None
-    if not resolve:
-        return _rank_candidates(
-            X, ref, rows, cols, X.shape[0], k, xp, budget_bytes, integral, copies, resolve=False
-        )
-    d2, idx, exact_rows = _rank_candidates(
-        X, ref, rows, cols, X.shape[0], k, xp, budget_bytes, integral, copies, ordered
-    )
+    if not run.resolve:
+        return _rank_candidates(X, run, rows, cols, copies)
+    d2, idx, exact_rows = _rank_candidates(X, run, rows, cols, copies)
     stats.exact_rows += exact_rows
     if subset is not None:  # back to positions in the subset (sorted: ties keep their order)
         idx = xp.reshape(xp.searchsorted(subset, xp.reshape(idx, (-1,))), idx.shape)
     return d2, idx
 
 
-def _candidates_compiled(S, screened, x_norms32, slack, widen, k, max_candidates):
+def _candidates_compiled(S, run, x_norms32, slack, widen):
     """numpy: the candidates by one compiled two-pass scan of each row (no temporaries)."""
     from ..kernels import cpu
 
+    screened, k, max_candidates = run.screened, run.k, run.max_candidates
     n = S.shape[0]
     out_cols = np.empty((n, max(max_candidates, 1)), dtype=np.int64)
     counts = np.full(n, k, dtype=np.int64)
@@ -292,8 +299,9 @@ def _candidates_compiled(S, screened, x_norms32, slack, widen, k, max_candidates
     return rows, cols, counts
 
 
-def _candidates_vectorized(S, screened, x_norms32, slack, widen, k, xp):
+def _candidates_vectorized(S, run, x_norms32, slack, widen):
     """Any namespace: the same candidates with whole-block array operations."""
+    screened, k, xp = run.screened, run.k, run.xp
     S = S + screened.norms32[None, :]
     S = S + x_norms32[:, None]
     kth = _kth_smallest(S + slack[None, :], k, xp)
@@ -325,21 +333,22 @@ def _float64_candidates(Xr, ref, k, xp, budget_bytes, subset=None):
 
 
 def _rank_candidates(
-    X, ref, rows, cols, n, k, xp, budget_bytes, integral, copies=None, ordered=True, resolve=True
-):
+    X: Any, run: ScreenQuery, rows: Any, cols: Any, copies: tuple | None
+) -> tuple[Any, ...]:
     """Each row's ``k`` best candidates by exact distance, then index: ranked by the direct
     float64 sums, with the near-ties those cannot order settled exactly. Returns the squared
     distances, the indices and how many rows needed exact arithmetic. ``copies``: exact
     float32 copies of the centred rows (numpy), which give the same sums from half the bytes.
-    ``ordered=False`` (a vote needs the set, not its order): a row with exactly ``k``
-    candidates is settled as it is, in column order, its distances NaN. ``resolve=False``:
-    every candidate as flat host arrays ``(rows, direct sums, columns)`` sorted by (row, sum,
-    column), for a caller that merges them with others before settling (see
+    ``run.ordered`` False (a vote needs the set, not its order): a row with exactly ``k``
+    candidates is settled as it is, in column order, its distances NaN. ``run.resolve``
+    False: every candidate as flat host arrays ``(rows, direct sums, columns)`` sorted by
+    (row, sum, column), for a caller that merges them with others before settling (see
     :func:`select_nearest`)."""
+    xp, ref, n, k = run.xp, run.screened.ref, X.shape[0], run.k
     rows_h, cols_h = to_numpy(rows), to_numpy(cols)
     direct = np.full(rows_h.shape[0], np.nan)
     open_h = open_pairs = slice(None)
-    if not ordered:
+    if not run.ordered:
         open_h = np.bincount(rows_h, minlength=n)[rows_h] > k
         direct[~open_h] = -1.0  # before every distance: the settled rows sort by column
         open_pairs = xp.asarray(open_h, device=device(rows))
@@ -351,19 +360,27 @@ def _rank_candidates(
         cpu.pair_sq_distances_lowered(*copies, rows_o, cols_o, found)
     else:
         found = to_numpy(
-            pair_sq_distances(X, ref.Y, rows_o, cols_o, xp=xp, budget_bytes=budget_bytes)
+            pair_sq_distances(X, ref.Y, rows_o, cols_o, xp=xp, budget_bytes=run.budget_bytes)
         )
     direct[open_h] = found
     order = np.lexsort((cols_h, direct, rows_h))
     rows_h, cols_h, direct = rows_h[order], cols_h[order], direct[order]
-    if not resolve:
+    if not run.resolve:
         return rows_h, direct, cols_h
 
     def host_rows(A: Any) -> Any:
         return lambda rows: to_numpy(take_rows(A, xp.asarray(rows, device=device(A)), xp=xp))
 
     d2, idx, exact_rows = select_nearest(
-        rows_h, direct, cols_h, n, k, X.shape[1], host_rows(X), host_rows(ref.Y), integral
+        rows_h,
+        direct,
+        cols_h,
+        n=n,
+        k=k,
+        d=X.shape[1],
+        query_rows=host_rows(X),
+        reference_rows=host_rows(ref.Y),
+        integral=run.screened.integral,
     )
     return xp.asarray(d2, device=device(X)), xp.asarray(idx, device=device(X)), exact_rows
 
@@ -374,7 +391,7 @@ def resolution(d: int) -> tuple[float, float]:
     return 2 * gamma(d + 2, U64), (d + 2) * 2.0**-1022
 
 
-def select_nearest(rows, direct, cols, n, k, d, query_rows, reference_rows, integral):
+def select_nearest(rows, direct, cols, *, n, k, d, query_rows, reference_rows, integral):
     """Each row's ``k`` nearest from candidates sorted by (row, direct float64 sum, column):
     the first ``k``, unless two sums are too close for their float64 error bound to order
     (among the first ``k``, or the ``k``-th against those after it, for ``d`` features);
