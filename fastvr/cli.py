@@ -1,5 +1,6 @@
-"""The ``fastvr`` command: ``demo`` (the whole assignment on bundled data), ``bench`` (the
-k-NN speed report), ``info`` (what fastvr sees) and ``warmup`` (compile the kernels now)."""
+"""The ``fastvr`` command: ``demo`` (the whole assignment on bundled data), ``check`` (judge
+a student's own ``cs231n`` package), ``bench`` (the k-NN speed report), ``info`` (what
+fastvr sees) and ``warmup`` (compile the kernels now)."""
 
 from __future__ import annotations
 
@@ -149,6 +150,30 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from . import check  # (the course's whole API as the oracle: only this command needs it)
+
+    def show(verdict: check.Verdict) -> None:
+        if args.format == "table" and sys.stderr.isatty():
+            print(f"  {verdict.status:<10} {verdict.name}", file=sys.stderr, flush=True)
+
+    report = check.check_package(
+        args.path,
+        only=args.only,
+        timeout=args.timeout,
+        memory_mib=args.memory,
+        speed=not args.no_speed,
+        progress=show,
+    )
+    if args.format == "gradescope":
+        check.write_json(report, args.json or "results.json", gradescope=True)
+    else:
+        print(report.table())
+        if args.json:
+            check.write_json(report, args.json)
+    return 0 if report.ok else 1
+
+
 def _cmd_warmup(args: argparse.Namespace) -> int:
     import numba  # (heavy: only this command needs it)
 
@@ -210,6 +235,37 @@ def _parser() -> argparse.ArgumentParser:
         "--quick", action="store_true", help="smaller searches and subsets: a smoke test"
     )
     demo_cmd.set_defaults(run=_cmd_demo)
+
+    check_cmd = commands.add_parser(
+        "check",
+        help="judge your own cs231n package against fastvr, function by function",
+        description="Run every Assignment-1 function your cs231n package defines (either "
+        "edition) on small, adversarial and the notebooks' own cases, each in its own process "
+        "with a time and memory limit, and compare with fastvr: pass, fail (smallest failing "
+        "case, relative error, a hint for a known mistake), convention, error or missing. "
+        "Exit status 1 when something fails or raises.",
+    )
+    check_cmd.add_argument("path", help="the assignment folder (holding cs231n/) or cs231n/")
+    check_cmd.add_argument("--only", metavar="NAME", help="one function, e.g. svm_loss_naive")
+    check_cmd.add_argument(
+        "--json", metavar="FILE", help="also write the verdicts as JSON (gradescope: results.json)"
+    )
+    check_cmd.add_argument(
+        "--format",
+        choices=("table", "gradescope"),
+        default="table",
+        help="table (default) or Gradescope's results.json, written to --json or results.json",
+    )
+    check_cmd.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds per function (default 60)"
+    )
+    check_cmd.add_argument(
+        "--memory", type=int, default=4096, metavar="MIB", help="memory per function (4096)"
+    )
+    check_cmd.add_argument(
+        "--no-speed", action="store_true", help="skip timing against fastvr at course sizes"
+    )
+    check_cmd.set_defaults(run=_cmd_check)
 
     info_cmd = commands.add_parser(
         "info",

@@ -1,0 +1,264 @@
+"""``fastvr check``: whether a student's own Assignment 1 is right, and why not.
+
+Every function and class of the assignment that a ``cs231n`` package defines (either
+edition) runs, in a separate process per function with a time and a memory limit, on small
+and adversarial cases and on the notebooks' own; what it returns is compared with fastvr's
+answer. A failure names the smallest failing case, the largest relative error and, when
+the output is what a classic mistake gives, that mistake. See ``docs/guide/check.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import _runner
+from ._judge import STATUSES, Verdict, judge, rel_error
+from ._targets import Target, all_targets
+
+__all__ = ["Report", "Verdict", "check_package", "find_package"]
+
+# own gradient check: analytic and centred-difference gradients agree to this
+_GRADCHECK_TOLERANCE = 1e-6
+
+
+@dataclass
+class Report:
+    """Verdicts on every function checked, with the package and edition they came from."""
+
+    package: str
+    edition: str
+    verdicts: list[Verdict] = field(default_factory=list)
+
+    @property
+    def summary(self) -> dict:
+        counts = {status: 0 for status in STATUSES}
+        for verdict in self.verdicts:
+            counts[verdict.status] += 1
+        return {
+            "package": self.package,
+            "edition": self.edition,
+            "checked": len(self.verdicts),
+            **counts,
+        }
+
+    @property
+    def ok(self) -> bool:
+        """Nothing failed and nothing raised (missing functions and other conventions are
+        reported, not failures)."""
+        return not any(v.status in ("fail", "error") for v in self.verdicts)
+
+    def to_json(self) -> dict:
+        return {"functions": [v.to_json() for v in self.verdicts], "summary": self.summary}
+
+    def to_gradescope(self) -> dict:
+        """Gradescope's ``results.json``: one test per function, 1 point for a pass or an
+        accepted convention."""
+        tests = []
+        for v in self.verdicts:
+            score = 1.0 if v.status in ("pass", "convention") else 0.0
+            lines = [v.status + (f": {v.detail}" if v.detail else "")]
+            if v.hint:
+                lines.append(f"hint: {v.hint}")
+            tests.append(
+                {"name": v.name, "score": score, "max_score": 1.0, "output": "\n".join(lines)}
+            )
+        return {"score": sum(t["score"] for t in tests), "tests": tests}
+
+    def table(self) -> str:
+        """The terminal report: one line per function, then details and hints."""
+        width = max((len(_short(v.name)) for v in self.verdicts), default=10)
+        lines = [f"{self.package} ({self.edition} edition)", ""]
+        for v in self.verdicts:
+            speed = f"{v.speed_vs_fastvr:.2f}x fastvr" if v.speed_vs_fastvr else ""
+            lines.append(f"  {_short(v.name):<{width}}  {v.status:<10}  {speed}".rstrip())
+            if v.status != "pass" and v.detail:
+                lines.append(f"  {'':<{width}}    {v.detail}")
+            if v.hint:
+                lines.append(f"  {'':<{width}}    hint: {v.hint}")
+        s = self.summary
+        lines += ["", ", ".join(f"{s[k]} {k}" for k in STATUSES if s[k]) + f" of {s['checked']}"]
+        return "\n".join(lines)
+
+
+def _short(name: str) -> str:
+    return name.removeprefix("cs231n.").removeprefix("classifiers.")
+
+
+def find_package(path: str | os.PathLike) -> Path:
+    """The ``cs231n`` package folder at or directly under ``path`` (the assignment folder or
+    the package itself), or a ``ValueError`` saying what was there instead."""
+    path = Path(path).expanduser()
+    if not path.is_dir():
+        raise ValueError(f"{str(path)!r} is not a folder")
+    for candidate in (path / "cs231n", path):
+        if candidate.name == "cs231n" and (candidate / "__init__.py").is_file():
+            return candidate.resolve()
+    raise ValueError(
+        f"no cs231n package in {str(path)!r}: give the assignment folder (the one holding "
+        "cs231n/) or the cs231n folder itself"
+    )
+
+
+def edition_of(package: Path) -> str:
+    """``"2019"`` (2019/2020: ``neural_net.py``), ``"2025"`` (2025/2026: ``FullyConnectedNet``
+    in ``fc_net.py``) or ``"2021"`` (2021–2024)."""
+    if (package / "classifiers" / "neural_net.py").is_file():
+        return "2019"
+    fc = package / "classifiers" / "fc_net.py"
+    if fc.is_file() and "FullyConnectedNet" in fc.read_text(errors="replace"):
+        return "2025"
+    return "2021"
+
+
+def select(package: Path, edition: str, only: str | None = None) -> list[Target]:
+    """The targets this package's edition and files call for; ``only``: the one whose dotted
+    name is, or ends with, ``only``, whatever the edition (asked for by name)."""
+    present = [t for t in all_targets() if (package / t.module).is_file()]
+    if only is None:
+        return [t for t in present if edition in t.editions]
+    chosen = [t for t in present if t.name == only or t.name.endswith("." + only)]
+    if not chosen:
+        names = ", ".join(_short(t.name) for t in present) or "none (no assignment file found)"
+        raise ValueError(f"--only {only!r} matches no function checked here; the names: {names}")
+    return chosen
+
+
+def check_package(
+    path: str | os.PathLike,
+    *,
+    only: str | None = None,
+    timeout: float = 60.0,
+    memory_mib: int = 4096,
+    speed: bool = True,
+    progress: Callable[[Verdict], None] | None = None,
+) -> Report:
+    """Judge a student's ``cs231n`` package against fastvr, function by function.
+
+    Parameters
+    ----------
+    path : path
+        The assignment folder (holding ``cs231n/``) or the ``cs231n`` folder, either edition.
+    only : str, optional
+        Check one function: its dotted name or its end (``"softmax_loss_vectorized"``).
+    timeout : float
+        Seconds each function may take over all its cases (a hang is an ``error``).
+    memory_mib : int
+        Address space each function's process may use (POSIX; a huge allocation is an error).
+    speed : bool
+        Time each vectorized function against fastvr at the course's sizes.
+    progress : callable, optional
+        Called with each verdict as soon as it is known.
+
+    Returns
+    -------
+    Report
+        ``report.verdicts`` in the assignment's order; ``report.ok`` when nothing failed.
+
+    Examples
+    --------
+    >>> from fastvr.check import check_package
+    >>> report = check_package("assignment1", only="softmax_loss_vectorized")  # doctest: +SKIP
+    >>> print(report.table())  # doctest: +SKIP
+    """
+    if not (isinstance(timeout, int | float) and timeout > 0):
+        raise ValueError(f"timeout must be a positive number of seconds; got {timeout!r}")
+    if not (isinstance(memory_mib, int) and memory_mib >= 256):
+        raise ValueError(f"memory_mib must be an integer of at least 256; got {memory_mib!r}")
+    package = find_package(path)
+    edition = edition_of(package)
+    targets = select(package, edition, only)
+    report = Report(
+        str(package), {"2019": "2019/2020", "2021": "2021-2024", "2025": "2025/2026"}[edition]
+    )
+    with tempfile.TemporaryDirectory(prefix="fastvr-check-") as tmp:
+        root = _runner.copy_package(package, Path(tmp))
+        for target in targets:
+            verdict = _check_one(target, root, timeout, memory_mib, speed)
+            report.verdicts.append(verdict)
+            if progress is not None:
+                progress(verdict)
+    return report
+
+
+def _check_one(target: Target, root: Path, timeout: float, memory_mib: int, speed: bool) -> Verdict:
+    cases = target.cases()
+    ran = _runner.run(
+        root,
+        target.name,
+        target.driver,
+        [c.inputs for c in cases],
+        timeout=timeout,
+        memory_mib=memory_mib,
+    )
+    if ran.missing is not None:
+        return Verdict(target.name, "missing", detail=f"not defined ({ran.missing})")
+    verdict = judge(target.name, cases, ran.results, project=target.project, stub=target.stub)
+    if verdict.status == "pass" and ran.error is not None:
+        verdict.status, verdict.detail = "error", ran.error
+    if verdict.status in ("pass", "fail", "convention"):
+        verdict.seconds = sum(r.get("seconds", 0.0) for r in ran.results)
+    if target.gradcheck is not None and verdict.status in ("fail", "convention"):
+        _own_gradient_check(verdict, target, root, timeout, memory_mib)
+    if speed and target.speed is not None and verdict.status in ("pass", "convention"):
+        _time_against_fastvr(verdict, target, root, timeout, memory_mib)
+    return verdict
+
+
+def _own_gradient_check(
+    verdict: Verdict, target: Target, root: Path, timeout: float, memory_mib: int
+) -> None:
+    """Whether the function's analytic gradient agrees with a numerical gradient of its own
+    loss: tells a wrong gradient from a wrong loss, and backs a ``convention`` verdict."""
+    ran = _runner.run(
+        root, target.name, "gradcheck", target.gradcheck(), timeout=timeout, memory_mib=memory_mib
+    )
+    if not ran.results or "out" not in ran.results[0]:
+        return
+    pairs = ran.results[0]["out"].values()
+    err = max(rel_error(analytic, numeric) for analytic, numeric in pairs)
+    consistent = err <= _GRADCHECK_TOLERANCE
+    if verdict.status == "convention" and not consistent:
+        verdict.status = "fail"
+    where = "agrees with" if consistent else "disagrees with"
+    verdict.detail += (
+        f"; its gradient {where} a numerical gradient of its own loss (relative error {err:.2g})"
+    )
+
+
+def _time_against_fastvr(
+    verdict: Verdict, target: Target, root: Path, timeout: float, memory_mib: int
+) -> None:
+    inputs, fastvr_call = target.speed()
+    ran = _runner.run(
+        root,
+        target.name,
+        target.driver,
+        [{**inputs, "repeat": 3}],
+        timeout=timeout,
+        memory_mib=memory_mib,
+    )
+    if not ran.results or "seconds" not in ran.results[0]:
+        verdict.detail = "; ".join(
+            filter(
+                None, [verdict.detail, "not timed (course sizes): " + (ran.error or "it raised")]
+            )
+        )
+        return
+    fastvr_call()  # once to settle caches and compiled paths
+    start = time.perf_counter()
+    for _ in range(3):
+        fastvr_call()
+    fastvr_seconds = (time.perf_counter() - start) / 3
+    verdict.speed_vs_fastvr = fastvr_seconds / max(ran.results[0]["seconds"], 1e-9)
+
+
+def write_json(report: Report, path: str | os.PathLike, *, gradescope: bool = False) -> None:
+    """The report as JSON (``gradescope``: Gradescope's ``results.json`` layout)."""
+    data = report.to_gradescope() if gradescope else report.to_json()
+    Path(path).write_text(json.dumps(data, indent=2) + "\n")
