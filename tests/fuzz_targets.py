@@ -15,7 +15,17 @@ import tempfile
 import numpy as np
 
 import fastvr
-from fastvr import data_utils, estimators, layer_utils, layers, optim, plots, saved, vis_utils
+from fastvr import (
+    check,
+    data_utils,
+    estimators,
+    layer_utils,
+    layers,
+    optim,
+    plots,
+    saved,
+    vis_utils,
+)
 from fastvr.classifiers import KNearestNeighbor, LinearSVM, Softmax
 from fastvr.classifiers.fc_net import FullyConnectedNet, TwoLayerNet
 from fastvr.classifiers.linear_svm import svm_loss_naive, svm_loss_vectorized
@@ -377,6 +387,15 @@ def _backward(name, forward, out_shape):
 
 
 @functools.cache
+def _empty_package() -> str:
+    """An assignment folder whose cs231n package defines nothing to check (a valid call
+    that runs no student code)."""
+    folder = tempfile.mkdtemp(prefix="fastvr-fuzz-check-")
+    os.makedirs(os.path.join(folder, "cs231n"))
+    open(os.path.join(folder, "cs231n", "__init__.py"), "w").close()
+    return folder
+
+
 def _cifar_folder() -> str:
     """A CIFAR-10 folder of the real format, 20 images per batch, made once per run."""
     folder = tempfile.mkdtemp(prefix="fastvr-fuzz-cifar-")
@@ -667,6 +686,26 @@ TARGETS.update(
             lambda: {"filename": os.path.join(_cifar_folder(), "data_batch_1")},
             {"filename": "path"},
         ),
+        "check_package": _plain(
+            check.check_package,
+            lambda: {
+                "path": _empty_package(),
+                "timeout": 5.0,
+                "memory_mib": 1024,
+                "speed": False,
+                "progress": None,
+            },
+            {
+                "path": "path",
+                "timeout": "real",
+                "memory_mib": "size",
+                "speed": "flag",
+                "progress": "callable",
+            },
+        ),
+        "find_package": _plain(
+            check.find_package, lambda: {"path": _empty_package()}, {"path": "path"}
+        ),
         "load_CIFAR10": _plain(
             data_utils.load_CIFAR10, lambda: {"ROOT": _cifar_folder()}, {"ROOT": "path"}
         ),
@@ -783,6 +822,8 @@ EXEMPT = {
     "Softmax, driven through them",
     "fastvr.datasets.load_digits": "takes no arguments",
     "fastvr.cli.info": "takes no arguments",
+    "fastvr.check.Report": "built by check_package, not by users; its formats are tested in "
+    "tests/test_check.py",
     "fastvr.cli.main": "argparse answers bad command lines (exit status 2); tests/test_cli.py",
     "fastvr.demo": "the command's demo: runs minutes of training; driven by tests/test_cli.py",
     "fastvr.speed": "the command's benchmark: timings, not a boundary; tests/test_cli.py",

@@ -340,8 +340,14 @@ PLANTED = [
         "linear_svm.py",
         _svm("loss = m.sum() / n + reg * np.sum(W * W)", "dW = X.T.dot(on) + 2 * reg * W"),
         "svm_loss_vectorized",
-        "gradient disagrees",
+        "gradient and its own loss disagree",
     ),  # not averaged in dW only: no known mistake, but its own check says
+    (
+        "linear_svm.py",
+        _svm("loss = m.sum() / n", "dW = X.T.dot(on) / n + 2 * reg * W"),
+        "svm_loss_vectorized",
+        "missing from the loss",
+    ),
     (
         "k_nearest_neighbor.py",
         KNN_BASE
@@ -607,7 +613,7 @@ def test_its_own_gradient_check_tells_a_wrong_backward_pass_from_a_wrong_forward
     report = check_package(write_package(tmp_path, files), only="affine_backward", speed=False)
     (verdict,) = report.verdicts
     assert verdict.status == "fail"
-    assert "its gradient disagrees with a numerical gradient of its own" in verdict.detail
+    assert "its gradient and its own loss disagree" in verdict.detail
 
 
 SVM_COUNTS_ITS_OWN_CLASS = """
@@ -649,3 +655,24 @@ def test_svm_margin_mistakes(tmp_path, source, hint):
     report = check_package(write_package(tmp_path, files), only="svm_loss_vectorized", speed=False)
     (verdict,) = report.verdicts
     assert verdict.status == "fail" and hint in verdict.hint, verdict
+
+
+def test_the_worker_imports_nothing_of_fastvr():
+    # the child process runs the student's code beside numpy only: nothing it does can
+    # reach the checker's own modules
+    import subprocess
+    import sys
+
+    from fastvr.check import _runner
+
+    code = (
+        "import runpy, sys; runpy.run_path(sys.argv[1], run_name='not_main'); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'fastvr'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(_runner._WORKER)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "[]"

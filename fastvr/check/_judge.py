@@ -176,6 +176,11 @@ def judge(
         return verdict
     worst = 0.0
     failed: list[tuple[Case, float, Mistake | None]] = []
+    seen: dict[int, Any] = {}  # what each failing case returned
+
+    def out_of(case: Case) -> Any:
+        return seen[id(case)]
+
     for case, result in zip(cases, results, strict=False):
         if "error" in result:
             verdict.status, verdict.detail = "error", f"{case.label}: {result['error']}"
@@ -204,6 +209,7 @@ def judge(
         if err > case.tolerance:
             match = next((m for m in case.mistakes if _matches(m, out, case.tolerance)), None)
             failed.append((case, err, match))
+            seen[id(case)] = out
     verdict.max_rel_error = worst
     if not failed:
         return verdict
@@ -216,11 +222,21 @@ def judge(
         return verdict
     case, err, match = next(f for f in failed if f[2] is None or not f[2].convention)
     verdict.status = "fail"
-    verdict.detail = f"{case.label}: max relative error {err:.3g}"
-    if err == math.inf:
-        verdict.detail = f"{case.label}: the output differs in shape or finiteness"
+    verdict.detail = f"{case.label}: {_difference(out_of(case), case.expected, err)}"
     verdict.hint = match.hint if match is not None else ""
     return verdict
+
+
+def _difference(out: Any, expected: Any, err: float) -> str:
+    """What differs, in words: the relative error, or NaN/inf, or the shapes."""
+    if err != math.inf:
+        return f"max relative error {err:.3g}"
+    if non_finite(out) and not non_finite(expected):
+        return "it returns NaN or inf where fastvr's answer is finite"
+    got, want = shape_of(out), shape_of(expected)
+    if got != want:
+        return f"it returns {got}; fastvr returns {want}"
+    return "its output differs from fastvr's in structure or finiteness"
 
 
 def _matches(mistake: Mistake, out: Any, tolerance: float) -> bool:

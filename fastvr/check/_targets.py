@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import layers, optim, pairwise_distances
+from .. import layers, optim
 from ..classifiers import KNearestNeighbor, Softmax, fc_net, linear_svm, neural_net, softmax
+from ..neighbors import pairwise_distances
 from ._judge import Case, Mistake, non_finite
 
 PKG = "cs231n"
@@ -76,8 +77,14 @@ def _distance_cases() -> list[Case]:
 def _distance_speed() -> tuple[dict, Callable[[], object]]:
     rng = _rng(0)
     Xtr, Xte = _pixels(rng, 5000, 3072), _pixels(rng, 500, 3072)
-    inputs = {"X_train": Xtr, "y_train": np.zeros(5000, dtype=np.int64), "args": [Xte]}
-    return inputs, lambda: pairwise_distances(Xte, Xtr)
+    y = np.zeros(5000, dtype=np.int64)
+
+    def fastvr_call() -> object:
+        knn = KNearestNeighbor()
+        knn.train(Xtr, y)
+        return knn.compute_distances_no_loops(Xte)
+
+    return {"X_train": Xtr, "y_train": y, "args": [Xte]}, fastvr_call
 
 
 def _vote_cases() -> list[Case]:
@@ -202,6 +209,10 @@ def _linear_loss_cases(reference: Callable, family: str) -> Callable[[], list[Ca
                 Mistake(
                     "the regularization term's gradient is missing: add 2 * reg * W to dW",
                     (loss, data_dW),
+                ),
+                Mistake(
+                    "the regularization term is missing from the loss: add reg * np.sum(W * W)",
+                    (data_loss, dW),
                 ),
                 Mistake(
                     "factor 2: the gradient of reg * sum(W * W) is 2 * reg * W, not reg * W",
