@@ -101,25 +101,19 @@ def screen_rule(library: str, metric: str, precision: str, size: int) -> bool:
     return precision == "float32" and setting is True and library != "numpy"
 
 
-def build_index(
-    Y: Any, place: Placement, metric: str, *, shift: Any = None, screen: bool = True
-) -> Index:
+def build_index(Y: Any, place: Placement, metric: str, *, shift: Any = None) -> Index:
     """Prepare validated, placed reference rows ``Y`` for ``metric`` queries (L2: centred by
     their own mean, or by ``shift``, see :func:`fastvr.ops.distances.prepare_reference`).
 
-    Training does the work: the screen where the setting asks for it, else the GEMM layout;
-    ``screen=False`` (the whole distance matrix is wanted): the GEMM layout only."""
-    xp = place.xp
+    Nothing more is built here: the first query builds what its path needs (the screen, or
+    the GEMM layout), and the index keeps it, so a distance matrix never pays for a screen
+    and a screened search never for the GEMM layout."""
     with place.active():
         if metric == "l2":
-            ref = _dist.prepare_reference(Y, xp=xp, shift=shift, gemm=False)
+            ref = _dist.prepare_reference(Y, xp=place.xp, shift=shift, gemm=False)
         else:  # L1 needs only the rows themselves
             ref = _dist.Reference(Y, None)
-    index = Index(place, ref, metric)
-    if metric == "l2" and (not screen or index.screen() is None):
-        with place.active():
-            ref.gemm_layout()
-    return index
+    return Index(place, ref, metric)
 
 
 def rows_index(Y: Any, place: Placement, metric: str) -> Index:
@@ -186,8 +180,7 @@ def distance_matrix(
     xp = place.xp
     dtype = xp.result_type(X.dtype, Y.dtype) if dtype is None else dtype
     X, Y = xp.astype(place.put(X), dtype, copy=False), xp.astype(Y, dtype, copy=False)
-    index = build_index(Y, place, metric, shift=shift, screen=False)
-    return distances(X, index, method=method, squared=squared)
+    return distances(X, build_index(Y, place, metric, shift=shift), method=method, squared=squared)
 
 
 def _screen_for(X: Any, index: Index, method: str) -> _screen.ScreenedReference | None:

@@ -676,3 +676,18 @@ def test_the_worker_imports_nothing_of_fastvr():
         check=True,
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_a_failure_that_comes_from_a_broken_dependency_says_so(tmp_path):
+    files = {
+        "classifiers/softmax.py": SOFTMAX_NO_SHIFT.replace("+ 2 * reg * W", ""),
+        "classifiers/linear_classifier.py": "from fastvr.classifiers.linear_classifier import *\n"
+        "from .softmax import softmax_loss_vectorized\n\n"
+        "class Softmax(LinearClassifier):\n"
+        "    def loss(self, X_batch, y_batch, reg):\n"
+        "        return softmax_loss_vectorized(self.W, X_batch, y_batch, reg)\n",
+    }
+    report = check_package(write_package(tmp_path, files), speed=False)
+    train = next(v for v in report.verdicts if v.name.endswith("LinearClassifier.train"))
+    assert train.status == "fail"
+    assert "it calls softmax.softmax_loss_vectorized, which fails: fix it first" in train.detail

@@ -198,10 +198,27 @@ def check_package(
         root = _runner.copy_package(package, Path(tmp))
         for target in targets:
             verdict = _check_one(target, root, timeout, memory_mib, speed)
+            _blame_dependencies(verdict, target, report.verdicts)
             report.verdicts.append(verdict)
             if progress is not None:
                 progress(verdict)
     return report
+
+
+def _blame_dependencies(verdict: Verdict, target: Target, earlier: list[Verdict]) -> None:
+    """A failure of a function that calls the student's other functions (the classifier's
+    ``train`` its loss, a net its layers) names those that failed first: fix them first."""
+    if verdict.status not in ("fail", "error"):
+        return
+    broken = [
+        _short(v.name)
+        for v in earlier
+        if v.status in ("fail", "error", "missing")
+        and any(v.name.endswith("." + dependency) for dependency in target.uses)
+    ]
+    if broken:
+        which = "which fails: fix it first" if len(broken) == 1 else "which fail: fix those first"
+        verdict.detail += f" (it calls {', '.join(broken)}, {which})"
 
 
 def _check_one(target: Target, root: Path, timeout: float, memory_mib: int, speed: bool) -> Verdict:

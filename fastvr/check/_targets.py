@@ -35,6 +35,7 @@ class Target:
     gradcheck: Callable[[], list[dict]] | None = None  # cases for its own gradient check
     stub: Callable[[object, Case], bool] | None = None  # the unfilled skeleton's output
     project: Callable[[object], object] | None = None  # the judged part of the output
+    uses: tuple[str, ...] = ()  # the student's other functions it calls (judged earlier)
 
 
 def _rng(seed: int = 231) -> np.random.Generator:
@@ -789,6 +790,18 @@ def _optim_cases(rule: str, state: tuple[str, ...]) -> Callable[[], list[Case]]:
     return cases
 
 
+# what the 2021+ nets call (through fc_net's star import of layers and layer_utils)
+_LAYERS = tuple(
+    f"layers.{name}"
+    for name in (
+        "affine_forward",
+        "affine_backward",
+        "relu_forward",
+        "relu_backward",
+        "softmax_loss",
+    )
+)
+
 _OPTIM_STATE = {"sgd_momentum": ("velocity",), "rmsprop": ("cache",), "adam": ("m", "t", "v")}
 
 
@@ -873,6 +886,7 @@ def all_targets() -> list[Target]:
             _train_cases,
             "classifiers/linear_classifier.py",
             stub=_weights_unchanged,  # the skeleton's update is a TODO
+            uses=("softmax.softmax_loss_vectorized",),
         ),
         Target(f"{lc}.predict", "linear", _predict_cases, "classifiers/linear_classifier.py"),
         Target(
@@ -948,6 +962,7 @@ def all_targets() -> list[Target]:
             "classifiers/fc_net.py",
             gradcheck=_net_gradcheck("2021"),
             speed=_net_speed("2021"),
+            uses=_LAYERS,
         ),
         Target(
             f"{fc}.FullyConnectedNet.__init__",
@@ -963,6 +978,7 @@ def all_targets() -> list[Target]:
             "classifiers/fc_net.py",
             editions=("2025",),
             gradcheck=_net_gradcheck("2025"),
+            uses=_LAYERS,
         ),
         *(
             Target(
