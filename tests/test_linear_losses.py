@@ -44,6 +44,48 @@ def test_matches_float64_loop(xp, kind, which, rng):
 
 
 @pytest.mark.parametrize("kind", LOSSES)
+@pytest.mark.parametrize("path", ["numpy rows", "compiled kernel"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_both_naive_paths_match_the_float64_loop(kind, path, dtype, rng, monkeypatch):
+    # the naive losses loop in numpy below a size and in Numba above it: each path, forced
+    # here by moving the threshold, against the oracle (with a margin of exactly 0 and a
+    # sample with no positive margin among the rows)
+    from fastvr.ops import losses
+
+    monkeypatch.setattr(losses, "NAIVE_KERNEL_MIN_TERMS", 10**12 if path == "numpy rows" else 0)
+    naive, oracle = LOSSES[kind][0], LOSSES[kind][2]
+    W, X, y = _problem(rng)
+    X[0], W[:, :2] = 0.0, 0.0  # row 0: every score 0, so every hinge margin is exactly 1
+    W, X = W.astype(dtype), X.astype(dtype)
+    loss, dW = naive(W, X, y, 0.3)
+    want_loss, want_dW = oracle(W.astype(np.float64), X.astype(np.float64), y, 0.3)
+    assert dW.dtype == dtype
+    tol = 1e-12 if dtype == np.float64 else 1e-6
+    assert loss == pytest.approx(want_loss, rel=tol)
+    np.testing.assert_allclose(dW, want_dW, rtol=tol * 100, atol=tol)
+
+
+def test_small_naive_losses_need_no_compiler():
+    # the bundled digits' sizes loop in numpy: a fresh process computes both naive losses
+    # without importing Numba (CIFAR's 500 x 3073 x 10 takes the kernel)
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from fastvr.classifiers.linear_svm import svm_loss_naive\n"
+        "from fastvr.classifiers.softmax import softmax_loss_naive\n"
+        "rng = np.random.default_rng(0)\n"
+        "W, X, y = rng.normal(size=(65, 10)), rng.normal(size=(500, 65)), np.arange(500) % 10\n"
+        "svm_loss_naive(W, X, y, 0.1); softmax_loss_naive(W, X, y, 0.1)\n"
+        "print('numba' in sys.modules)\n"
+    )
+    env = {**__import__("os").environ, "FASTVR_WARMUP": "off"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.strip() == "False", out.stderr
+
+
+@pytest.mark.parametrize("kind", LOSSES)
 def test_naive_equals_vectorized_float32(kind, rng):
     naive, vectorized, _ = LOSSES[kind]
     W, X, y = (a.astype(np.float32) if a.dtype.kind == "f" else a for a in _problem(rng))

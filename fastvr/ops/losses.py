@@ -167,10 +167,51 @@ def grouped_linear_loss(
     return loss + regs * xp.sum(xp.sum(W * W, axis=2), axis=0), dW
 
 
+# Below this many multiply-adds (N x D x C) the naive losses loop over the samples in numpy:
+# a few milliseconds, where the compiled loop's first call on a fresh machine waits up to a
+# second for Numba (the bundled digits' 300-500 x 65 x 10 stay here; CIFAR's development
+# set, 500 x 3073 x 10, takes the kernel). Chosen by size, never by whether the kernel is
+# compiled: the same inputs always take the same path.
+NAIVE_KERNEL_MIN_TERMS = 1 << 20
+
+
+def _naive_rows(
+    W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float, kind: str
+) -> tuple[float, np.ndarray]:
+    """The naive losses as the course writes them, a loop over the samples, each sample's
+    classes at once; float64 sums, the gradient in ``W``'s dtype (as the kernel)."""
+    W64 = W.astype(np.float64, copy=False)
+    dW = np.zeros(W.shape, dtype=np.float64)
+    loss = 0.0
+    for i in range(X.shape[0]):
+        x = X[i].astype(np.float64, copy=False)
+        scores = x @ W64
+        label = y[i]
+        if kind == "softmax":
+            scores -= scores.max()
+            exps = np.exp(scores)
+            total = exps.sum()
+            loss += np.log(total) - scores[label]
+            coef = exps / total
+            coef[label] -= 1.0
+        else:
+            margins = scores - scores[label] + 1.0
+            margins[label] = 0.0
+            positive = margins > 0
+            loss += margins[positive].sum()
+            coef = positive.astype(np.float64)
+            coef[label] = -coef.sum()
+        dW += np.outer(x, coef)
+    n = X.shape[0]
+    grad = (dW / n + 2.0 * reg * W64).astype(W.dtype, copy=False)
+    return loss / n + reg * float(np.sum(W64 * W64)), grad
+
+
 def naive_linear_loss(
     W: Any, X: Any, y: Any, reg: float, kind: str, *, xp: ModuleType
 ) -> tuple[Any, Any]:
-    """The course's loop implementation: Numba on the CPU, Numba-CUDA for CuPy arrays.
+    """The course's loop implementation: Numba on the CPU (in numpy below
+    :data:`NAIVE_KERNEL_MIN_TERMS`), Numba-CUDA for CuPy arrays.
 
     ``kind`` is ``"svm"`` or ``"softmax"``. Returns the loss as a 0-d array of ``xp`` and ``dW``.
     """
@@ -184,10 +225,14 @@ def naive_linear_loss(
         n = X.shape[0]
         dW = xp.astype(dW / n + (2.0 * reg) * W, W.dtype)
         return loss[0] / n + l2_penalty(xp.astype(W, xp.float64), reg, xp=xp), dW
-    from ..kernels import cpu as kernels
+    W_h, X_h, y_h = to_numpy(W), to_numpy(X), to_numpy(y)
+    if X_h.shape[0] * X_h.shape[1] * W_h.shape[1] < NAIVE_KERNEL_MIN_TERMS:
+        loss, dW = _naive_rows(W_h, X_h, y_h, float(reg), kind)
+    else:
+        from ..kernels import cpu as kernels
 
-    naive = kernels.svm_loss_naive if kind == "svm" else kernels.softmax_loss_naive
-    loss, dW = naive(to_numpy(W), to_numpy(X), to_numpy(y), float(reg))
+        naive = kernels.svm_loss_naive if kind == "svm" else kernels.softmax_loss_naive
+        loss, dW = naive(W_h, X_h, y_h, float(reg))
     if array_api_compat.is_numpy_namespace(xp):
         return np.asarray(loss), dW
     return xp.asarray(loss, device=device(W)), xp.asarray(dW, device=device(W))
