@@ -69,6 +69,9 @@ def _child(notebook: str, side: str) -> None:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             _run_cell(source, namespace)
         print(json.dumps(time.perf_counter() - start), flush=True)
+    warmup = sys.modules.get("fastvr._warmup")
+    if warmup is not None:  # its compiling process outlives the notebook: not into the next run
+        warmup.wait()
 
 
 def _run(notebook: str, side: str, folder: str) -> list[float]:
@@ -102,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         times: dict[str, list[list[float]]] = {"fastvr": [], "course": []}
         for _ in range(args.rounds):
             for side in times:
-                with tempfile.TemporaryDirectory() as folder:
+                with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as folder:
                     times[side].append(_run(notebook, side, folder))
         best = {
             side: [min(cell) for cell in zip(*runs, strict=True)] for side, runs in times.items()
