@@ -89,6 +89,17 @@ def check_samples(
     ``products=False``: data that is only gathered row by row (training minibatches).
     The caller's array is never modified.
     """
+    if (  # the common case, a float32/float64 numpy array as it should be (~4 us less)
+        type(X) is np.ndarray
+        and place.library == "numpy"
+        and X.dtype.char in "fd"
+        and X.ndim == ndim
+        and X.size
+        and (not products or X.flags.c_contiguous or X.flags.f_contiguous)
+    ):
+        if finite:
+            check_finite(X, name, xp=place.xp)
+        return X
     X = _as_array(X, name)
     if _kind(X) not in ("real floating", "integral"):
         raise TypeError(f"{name} must hold real numbers; got dtype {X.dtype}")
