@@ -10,6 +10,7 @@ happened in.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import pickle
 import sys
@@ -207,6 +208,7 @@ def run_case(spec: dict, case: dict) -> dict:
     """One case: the outputs (or the exception's last line), seconds, whether an input
     array changed."""
     driver = DRIVERS[spec["driver"]]
+    case = copy.deepcopy(case)  # cases may share arrays: one's in-place update is not another's
     before = [(a, a.copy()) for a in _arrays(case)]  # the caller's arrays and their values
     try:
         out = driver(spec["target"], case)
