@@ -175,12 +175,7 @@ def judge(
         verdict.detail = "still the course's unfilled skeleton (it returns None or zeros)"
         return verdict
     worst = 0.0
-    failed: list[tuple[Case, float, Mistake | None]] = []
-    seen: dict[int, Any] = {}  # what each failing case returned
-
-    def out_of(case: Case) -> Any:
-        return seen[id(case)]
-
+    failed: list[tuple[Case, Any, float, Mistake | None]] = []  # case, output, error, match
     for case, result in zip(cases, results, strict=False):
         if "error" in result:
             verdict.status, verdict.detail = "error", f"{case.label}: {result['error']}"
@@ -208,21 +203,19 @@ def judge(
         worst = max(worst, err)
         if err > case.tolerance:
             match = next((m for m in case.mistakes if _matches(m, out, case.tolerance)), None)
-            failed.append((case, err, match))
-            seen[id(case)] = out
+            failed.append((case, out, err, match))
     verdict.max_rel_error = worst
     if not failed:
         return verdict
-    matches = [m for _, _, m in failed]
+    matches = [m for *_, m in failed]
     if all(m is not None and m.convention for m in matches):
+        labels = "; ".join(case.label for case, *_ in failed)
         verdict.status, verdict.hint = "convention", matches[0].hint
-        verdict.detail = (
-            f"consistent, but with another convention than fastvr's ({case_list(failed)})"
-        )
+        verdict.detail = f"consistent, but with another convention than fastvr's ({labels})"
         return verdict
-    case, err, match = next(f for f in failed if f[2] is None or not f[2].convention)
+    case, out, err, match = next(f for f in failed if f[3] is None or not f[3].convention)
     verdict.status = "fail"
-    verdict.detail = f"{case.label}: {_difference(out_of(case), case.expected, err)}"
+    verdict.detail = f"{case.label}: {_difference(out, case.expected, err)}"
     verdict.hint = match.hint if match is not None else ""
     return verdict
 
@@ -243,7 +236,3 @@ def _matches(mistake: Mistake, out: Any, tolerance: float) -> bool:
     if callable(mistake.output):  # a property rather than an exact answer
         return bool(mistake.output(out))
     return rel_error(out, mistake.output) <= tolerance
-
-
-def case_list(failed: list) -> str:
-    return "; ".join(case.label for case, _, _ in failed)
