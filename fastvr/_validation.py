@@ -101,17 +101,13 @@ def check_samples(
             check_finite(X, name, xp=place.xp)
         return X
     X = _as_array(X, name)
-    if _kind(X) not in ("real floating", "integral"):
-        raise TypeError(f"{name} must hold real numbers; got dtype {X.dtype}")
+    check_sample_kind(X, name)
     if isinstance(X, np.ndarray) and X.dtype == np.float16:
         # Half precision has no BLAS on the CPU and no place in the array API standard:
         # computed in float32 (numpy's float16 products are ~100x slower).
         X = X.astype(np.float32)
-    if X.ndim != ndim:
-        expected = layout if ndim == 2 else f"{ndim} dimensions"
-        raise ValueError(f"{name} must be a {ndim}-D array {expected}; got shape {X.shape}")
-    if any(s == 0 for s in X.shape):
-        raise ValueError(f"{name} must not be empty; got shape {X.shape}")
+    check_ndim(X, name, ndim, layout)
+    check_not_empty(X, name)
     X, xp = place.put(X), place.xp
     X = xp.astype(X, float_dtype_for(X.dtype, xp=xp), copy=False)
     if products:
@@ -119,6 +115,46 @@ def check_samples(
     if finite:
         check_finite(X, name, xp=xp)
     return X
+
+
+# The metadata checks of check_samples and check_labels, one at a time: a Dask array's
+# (fastvr._dask.chunks) go through the same ones, its lazy sizes computed in between.
+
+
+def check_sample_kind(X: Any, name: str) -> None:
+    """A ``TypeError`` unless ``X`` holds real numbers (floating or integer)."""
+    if _kind(X) not in ("real floating", "integral"):
+        raise TypeError(f"{name} must hold real numbers; got dtype {X.dtype}")
+
+
+def check_ndim(X: Any, name: str, ndim: int = 2, layout: str = "(n_samples, n_features)") -> None:
+    """A ``ValueError`` unless ``X`` has ``ndim`` dimensions (``layout`` names them)."""
+    if X.ndim != ndim:
+        expected = layout if ndim == 2 else f"{ndim} dimensions"
+        raise ValueError(f"{name} must be a {ndim}-D array {expected}; got shape {X.shape}")
+
+
+def check_not_empty(X: Any, name: str) -> None:
+    """A ``ValueError`` when a dimension of ``X`` is 0."""
+    if any(s == 0 for s in X.shape):
+        raise ValueError(f"{name} must not be empty; got shape {X.shape}")
+
+
+def check_label_kind(y: Any, name: str) -> None:
+    """A ``TypeError`` unless ``y`` holds integers, and a ``ValueError`` unless it is 1-D."""
+    if _kind(y) != "integral":
+        raise TypeError(f"{name} must hold integer class labels; got dtype {y.dtype}")
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of labels; got shape {y.shape}")
+
+
+def check_label_count(y: Any, name: str, n_samples: int) -> None:
+    """A ``ValueError`` unless ``y`` has one label per sample."""
+    if y.shape[0] != n_samples:
+        rows = name.replace("y", "X", 1) if name.startswith("y") else "the data"
+        raise ValueError(
+            f"{name} must have one label per sample of {rows} ({n_samples}); got {y.shape[0]}"
+        )
 
 
 def check_image(im: Any, name: str, *, colour: bool, batch: bool = False) -> Any:
@@ -225,15 +261,8 @@ def check_real(value: Any, name: str, *, low: float | None = None) -> float:
 def check_labels(y: Any, name: str, n_samples: int, place: Placement) -> Any:
     """``y`` as a 1-D array of non-negative integer labels, one per sample, on ``place``."""
     y = _as_array(y, name)
-    if _kind(y) != "integral":
-        raise TypeError(f"{name} must hold integer class labels; got dtype {y.dtype}")
-    if y.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D array of labels; got shape {y.shape}")
-    if y.shape[0] != n_samples:
-        rows = name.replace("y", "X", 1) if name.startswith("y") else "the data"
-        raise ValueError(
-            f"{name} must have one label per sample of {rows} ({n_samples}); got {y.shape[0]}"
-        )
+    check_label_kind(y, name)
+    check_label_count(y, name, n_samples)
     y, xp = place.put(y), place.xp
     if bool(xp.any(y < 0)):
         raise ValueError(f"{name} must hold non-negative labels; got min {int(xp.min(y))}")

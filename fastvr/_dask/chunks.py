@@ -11,7 +11,14 @@ import numpy as np
 
 from .._backend import placement_for, to_numpy
 from .._search import check_knn_samples
-from .._validation import _kind, check_same_features
+from .._validation import (
+    check_label_count,
+    check_label_kind,
+    check_ndim,
+    check_not_empty,
+    check_same_features,
+    check_sample_kind,
+)
 from ..ops.distances import centring_shift
 from .core import compute_here, is_dask, require_dask
 
@@ -37,27 +44,20 @@ def check_dask_samples(X: Any, name: str) -> Any:
     """A Dask array's metadata checked as :func:`fastvr._validation.check_samples` checks an
     array (the values are checked chunk by chunk where they are computed), in one column
     chunk."""
-    if _kind(X) not in ("real floating", "integral"):
-        raise TypeError(f"{name} must hold real numbers; got dtype {X.dtype}")
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array (n_samples, n_features); got shape {X.shape}")
+    check_sample_kind(X, name)
+    check_ndim(X, name)
     if any(math.isnan(s) for s in X.shape):
         X = X.compute_chunk_sizes()
-    if any(s == 0 for s in X.shape):
-        raise ValueError(f"{name} must not be empty; got shape {X.shape}")
+    check_not_empty(X, name)
     return X.rechunk({1: -1}) if len(X.chunks[1]) > 1 else X
 
 
 def check_dask_labels(y: Any, name: str, n_rows: int) -> Any:
     """A Dask label array's metadata checked as ``check_labels`` checks an array."""
-    if _kind(y) != "integral":
-        raise TypeError(f"{name} must hold integer class labels; got dtype {y.dtype}")
-    if y.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D array of labels; got shape {y.shape}")
+    check_label_kind(y, name)
     if math.isnan(y.shape[0]):
         y = y.compute_chunk_sizes()
-    if y.shape[0] != n_rows:
-        raise ValueError(f"{name} must have one label per sample of X ({n_rows}); got {y.shape[0]}")
+    check_label_count(y, name, n_rows)
     return y
 
 

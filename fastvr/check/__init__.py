@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import _warmup
+from .._backend import backend
 from .._validation import check_flag, check_int, check_path, check_real
 from . import _runner
 from ._judge import STATUSES, Verdict, judge, rel_error
@@ -222,7 +223,8 @@ def _blame_dependencies(verdict: Verdict, target: Target, earlier: list[Verdict]
 
 
 def _check_one(target: Target, root: Path, timeout: float, memory_mib: int, speed: bool) -> Verdict:
-    cases = target.cases()
+    with backend("numpy"):  # the answers on the host, as the student's numpy code computes
+        cases = target.cases()
     ran = _runner.run(
         root,
         target.name,
@@ -250,9 +252,9 @@ def _own_gradient_check(
 ) -> None:
     """Whether the function's analytic gradient agrees with a numerical gradient of its own
     loss: tells a wrong gradient from a wrong loss, and backs a ``convention`` verdict."""
-    ran = _runner.run(
-        root, target.name, "gradcheck", target.gradcheck(), timeout=timeout, memory_mib=memory_mib
-    )
+    with backend("numpy"):
+        cases = target.gradcheck()
+    ran = _runner.run(root, target.name, "gradcheck", cases, timeout=timeout, memory_mib=memory_mib)
     if not ran.results or "out" not in ran.results[0]:
         return
     pairs = ran.results[0]["out"].values()
@@ -275,7 +277,8 @@ def _own_gradient_check(
 def _time_against_fastvr(
     verdict: Verdict, target: Target, root: Path, timeout: float, memory_mib: int
 ) -> None:
-    inputs, fastvr_call = target.speed()
+    with backend("numpy"):
+        inputs, fastvr_call = target.speed()
     ran = _runner.run(
         root,
         target.name,
@@ -292,12 +295,13 @@ def _time_against_fastvr(
         )
         return
     _warmup.wait()  # the background compilation must not share the cores with the timing
-    fastvr_call()  # once to settle caches and compiled paths
-    fastvr_seconds = float("inf")
-    for _ in range(_SPEED_REPEATS):
-        start = time.perf_counter()
-        fastvr_call()
-        fastvr_seconds = min(fastvr_seconds, time.perf_counter() - start)
+    with backend("numpy"):  # like for like: the student's code runs on numpy too
+        fastvr_call()  # once to settle caches and compiled paths
+        fastvr_seconds = float("inf")
+        for _ in range(_SPEED_REPEATS):
+            start = time.perf_counter()
+            fastvr_call()
+            fastvr_seconds = min(fastvr_seconds, time.perf_counter() - start)
     verdict.speed_vs_fastvr = fastvr_seconds / max(ran.results[0]["seconds"], 1e-9)
 
 
