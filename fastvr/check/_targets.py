@@ -531,11 +531,13 @@ def _fc_net_loss_cases() -> list[Case]:
     N, D, C = 2, 15, 10
     X, y = rng.normal(size=(N, D)), rng.integers(0, C, size=N)
     cases = []
+    # the notebook's nets first; a net with no hidden layer (softmax regression, a valid
+    # hidden_dims=[]) last, so that its failure does not hide the others'
     for label, hidden, reg in [
-        ("no hidden layer", [], 0.0),
         ("[20, 30], reg=0", [20, 30], 0.0),
         ("[20, 30], reg=3.14", [20, 30], 3.14),
         ("a batch of 1, [4]", [4], 0.5),
+        ("no hidden layer (hidden_dims=[])", [], 0.0),
     ]:
         init = {
             "hidden_dims": hidden,
