@@ -251,7 +251,7 @@ def candidates(
                 min(k + 1, m),
                 xp=xp,
                 budget_bytes=budget,
-                max_candidates=MAX_CANDIDATES + 4 * k,
+                max_candidates=max_candidates(k),
             )
             return rows, dist, cols, screened.integral
         width = min(k, m)
@@ -262,6 +262,11 @@ def candidates(
 
 # A row with more screen candidates than this (plus 4k) gets its float64 row instead.
 MAX_CANDIDATES = 256
+
+
+def max_candidates(k: int) -> int:
+    """How many screen candidates a row may keep for its ``k`` nearest."""
+    return MAX_CANDIDATES + 4 * k
 
 
 def last_screen_stats() -> _screen.ScreenStats:
@@ -301,7 +306,7 @@ def screened_query(
         k,
         xp=xp,
         budget_bytes=_config.budget_bytes(working_memory),
-        max_candidates=MAX_CANDIDATES + 4 * k,
+        max_candidates=max_candidates(k),
         stats=_last_stats,
         ordered=ordered,
     )

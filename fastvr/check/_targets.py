@@ -176,14 +176,11 @@ def _loss_inputs(rng: np.random.Generator) -> list[tuple[str, tuple]]:
         ),
         (
             "float32 inputs",
-            tuple(
-                a.astype(np.float32) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a
-                for a in (
-                    rng.normal(size=(6, 4)),
-                    rng.normal(size=(9, 6)),
-                    rng.integers(0, 4, size=9),
-                    0.1,
-                )
+            (
+                rng.normal(size=(6, 4)).astype(np.float32),
+                rng.normal(size=(9, 6)).astype(np.float32),
+                rng.integers(0, 4, size=9),
+                0.1,
             ),
         ),
         (
@@ -203,9 +200,8 @@ def _linear_loss_cases(reference: Callable, family: str) -> Callable[[], list[Ca
         for label, (W, X, y, reg) in _loss_inputs(_rng()):
             W64, X64 = W.astype(np.float64), X.astype(np.float64)
             loss, dW = reference(W64, X64, y, reg)
-            data_loss, data_dW = loss - reg * np.sum(W64 * W64), dW - 2 * reg * W64
-            n = X.shape[0]
-            R = float(np.sum(W64 * W64))
+            R, n = float(np.sum(W64 * W64)), X.shape[0]
+            data_loss, data_dW = loss - reg * R, dW - 2 * reg * W64
             mistakes = [
                 Mistake(
                     "the regularization term's gradient is missing: add 2 * reg * W to dW",
@@ -231,7 +227,7 @@ def _linear_loss_cases(reference: Callable, family: str) -> Callable[[], list[Ca
                 ),
                 Mistake(
                     "integer division: the loss is floored (use / not //)",
-                    (np.floor(n * data_loss / n) + reg * R, dW),
+                    (np.floor(data_loss) + reg * R, dW),  # sum // N == floor(sum / N)
                 ),
             ]
             if family == "softmax":
@@ -482,14 +478,16 @@ def _two_layer_params(D: int, H: int, C: int) -> dict:
     }
 
 
-def _reg_mistake(model: object, X: np.ndarray, y: np.ndarray, reg: float, hint: str) -> Mistake:
-    """What a net that should regularize with ``0.5 * reg * sum(W * W)`` returns with
-    ``reg * sum(W * W)`` instead (gradients ``2 * reg * W``)."""
-    loss, grads = model.loss(X, y)
-    params = model.params
+def _reg_otherwise(answer: tuple, params: dict, reg: float, delta: float) -> tuple:
+    """A net's ``(loss, grads)`` had its regularizer been ``delta * reg * sum(W * W)`` larger:
+    the loss plus that, each weight's gradient plus ``2 * delta * reg * W`` (biases as they
+    are). ``delta = 0.5``: the 2021+ nets' ½ left out; ``-0.5``: the 2019/2020 net given one."""
+    loss, grads = answer
     R = sum(float(np.sum(params[n] ** 2)) for n in grads if n.startswith("W"))
-    wrong = {n: grads[n] + reg * params[n] if n.startswith("W") else grads[n] for n in grads}
-    return Mistake(hint, (loss + 0.5 * reg * R, wrong))
+    scaled = {
+        n: g + 2 * delta * reg * params[n] if n.startswith("W") else g for n, g in grads.items()
+    }
+    return loss + delta * reg * R, scaled
 
 
 def _fc_two_layer_loss_cases() -> list[Case]:
@@ -512,13 +510,10 @@ def _fc_two_layer_loss_cases() -> list[Case]:
         mistakes = []
         if labels is not None and reg:
             mistakes.append(
-                _reg_mistake(
-                    model,
-                    X,
-                    labels,
-                    reg,
+                Mistake(
                     "the 2021+ TwoLayerNet regularizes with 0.5 * reg * sum(W * W) (gradient "
                     "reg * W), as its TODO says; this one uses reg * sum(W * W)",
+                    _reg_otherwise(want, model.params, reg, 0.5),
                 )
             )
         inputs = {"init": init, "params": params, "attrs": {"reg": reg}, "args": args}
@@ -555,13 +550,10 @@ def _fc_net_loss_cases() -> list[Case]:
         mistakes = []
         if reg:
             mistakes.append(
-                _reg_mistake(
-                    model,
-                    Xc,
-                    yc,
-                    reg,
+                Mistake(
                     "FullyConnectedNet regularizes with 0.5 * reg * sum(W * W) (gradient reg * W); "
                     "this one uses reg * sum(W * W)",
+                    _reg_otherwise(want, model.params, reg, 0.5),
                 )
             )
         inputs = {"init": {**init, "hidden_dims": list(hidden)}, "params": params, "args": [Xc, yc]}
@@ -626,15 +618,11 @@ def _net2019_cases() -> list[Case]:
         want = model.loss(*args, **kwargs)
         mistakes = []
         if kwargs.get("reg"):
-            reg = kwargs["reg"]
-            R = sum(float(np.sum(params[n] ** 2)) for n in ("W1", "W2"))
-            loss, grads = want
-            g = {n: grads[n] - reg * params[n] if n.startswith("W") else grads[n] for n in grads}
             mistakes.append(
                 Mistake(
                     "uses 0.5 * reg * sum(W * W); the 2019/2020 net uses reg * sum(W * W) "
                     "(gradient 2 * reg * W), which the notebook's correct_loss needs",
-                    (loss - 0.5 * reg * R, g),
+                    _reg_otherwise(want, params, kwargs["reg"], -0.5),
                 )
             )
         inputs = {

@@ -173,6 +173,9 @@ def gradcheck(target: str, case: dict) -> object:
 
 
 def _numeric(f: object, x: np.ndarray, h: float) -> np.ndarray:
+    """Centred differences of ``f()`` in each entry of ``x`` (perturbed in place), as
+    ``fastvr.gradient_check.eval_numerical_gradient`` computes them: written out here because
+    this process imports nothing of fastvr."""
     grad = np.zeros_like(x, dtype=np.float64)
     for ix in np.ndindex(x.shape):
         old = x[ix]
