@@ -260,6 +260,16 @@ def check_real(value: Any, name: str, *, low: float | None = None) -> float:
 
 def check_labels(y: Any, name: str, n_samples: int, place: Placement) -> Any:
     """``y`` as a 1-D array of non-negative integer labels, one per sample, on ``place``."""
+    if (  # the common case, numpy labels for a numpy computation (~3 us less)
+        type(y) is np.ndarray
+        and place.library == "numpy"
+        and y.dtype.kind in "iu"
+        and y.ndim == 1
+        and y.shape[0] == n_samples
+    ):
+        if y.dtype.kind == "i" and y.size and y.min() < 0:
+            raise ValueError(f"{name} must hold non-negative labels; got min {int(y.min())}")
+        return y
     y = _as_array(y, name)
     check_label_kind(y, name)
     check_label_count(y, name, n_samples)

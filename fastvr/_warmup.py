@@ -5,8 +5,7 @@ first kernel of a process costs ~0.4 s (Numba's own start-up). On a fresh machin
 Colab session) the course's first cells would wait seconds for compilers. So
 ``import fastvr`` starts one background thread that:
 
-1. starts a Python process at the lowest CPU priority and waits for it (meanwhile it imports
-   array-api-compat's numpy namespace, ~0.1 s left out of ``import fastvr``): that process
+1. starts a Python process at the lowest CPU priority and waits for it: that process
    compiles every kernel missing from Numba's cache into it (with the cache warm it only
    loads them, about a second of the other core). Compiling in a thread of the notebook's
    own process took the interpreter lock from the notebook's cells for seconds (measured:
@@ -31,7 +30,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -147,9 +145,9 @@ def setting() -> str:
 def start_in_background() -> None:
     """Start the warm-up thread once, unless turned off or in a multiprocessing child."""
     global _thread
-    import multiprocessing
-
-    if _thread is not None or multiprocessing.parent_process() is not None:
+    # (a multiprocessing child imported multiprocessing before us; its import costs 4 ms)
+    multiprocessing = sys.modules.get("multiprocessing")
+    if _thread is not None or (multiprocessing and multiprocessing.parent_process() is not None):
         return
     if setting() == "off":
         return
@@ -167,6 +165,7 @@ def _run_quietly(kernels: str) -> None:
     try:
         if not _compile_in_another_process(kernels):
             return  # see step 2 in the module's docstring
+        PACKAGE_IMPORTED.wait(60)  # (never import alongside ``import fastvr`` itself)
         # Numba's modules import each other in cycles: two threads importing them at once can
         # leave one with a half-initialised module. fastvr imports Numba only through its
         # kernels module, whose import lock lets one thread in at a time.
@@ -213,6 +212,8 @@ def _compile_in_another_process(kernels: str) -> bool:
         "spec.loader.exec_module(warmup)\n"
         f"warmup.compile_yielding({kernels!r})\n"
     )
+    import subprocess  # here, in the thread: 4 ms less of ``import fastvr``
+
     child = subprocess.Popen(
         [sys.executable, "-c", code],
         env={**os.environ, ENV: "off"},  # fastvr imported there starts no warm-up
@@ -220,15 +221,7 @@ def _compile_in_another_process(kernels: str) -> bool:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    try:
-        # Meanwhile, the numpy namespace every computation takes: its import (~0.1 s, numpy's
-        # lazy submodules) is left out of ``import fastvr`` and done here, once that import
-        # has returned (not to slow it down), off the notebook's path.
-        PACKAGE_IMPORTED.wait(60)
-        import array_api_compat.numpy  # noqa: F401
-    finally:
-        returncode = child.wait()
-    return returncode == 0  # a failure shows where the kernel is next called
+    return child.wait() == 0  # a failure shows where the kernel is next called
 
 
 def _hold_compiler_across_fork() -> None:

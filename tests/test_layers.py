@@ -3,13 +3,15 @@ differences written here, and PyTorch autograd on the CPU (optional)."""
 
 from __future__ import annotations
 
+import array_api_compat
 import numpy as np
 import pytest
 
+import fastvr
 from fastvr import layers
 from fastvr.layer_utils import affine_relu_backward, affine_relu_forward
 
-from .conftest import to_xp
+from .conftest import library_name, to_xp
 
 
 def rel_error(x, y):
@@ -225,3 +227,25 @@ def test_layers_follow_their_inputs_library(xp):
         assert type(got) is type(to_xp(xp, want))
         np.testing.assert_allclose(to_numpy(got), want, rtol=1e-10, atol=1e-14)
     assert type(bn_param["running_mean"]) is type(to_xp(xp, gamma))
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1), (5, 4, 3), (200, 33, 10)])
+def test_weight_and_bias_gradients_are_the_sums_over_the_batch(xp, shape):
+    """``weight_gradient`` and ``column_sums`` against float64 loops, on every namespace
+    (numpy takes another product orientation; the others the plain one)."""
+    from fastvr.ops.products import column_sums, weight_gradient
+
+    n, d, m = shape
+    rng = np.random.default_rng(n)
+    x, dout = rng.standard_normal((n, d)), rng.standard_normal((n, m))
+    expected = np.zeros((d, m))
+    for i in range(n):  # one outer product per sample
+        for a in range(d):
+            for b in range(m):
+                expected[a, b] += x[i, a] * dout[i, b]
+    namespace = array_api_compat.array_namespace(to_xp(xp, x))
+    dW = weight_gradient(to_xp(xp, x), to_xp(xp, dout), xp=namespace)
+    db = column_sums(to_xp(xp, dout), xp=namespace)
+    np.testing.assert_allclose(fastvr.to_numpy(dW), expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fastvr.to_numpy(db), [sum(dout[:, b]) for b in range(m)])
+    assert dW.shape == (d, m) and library_name(dW) == library_name(to_xp(xp, x))

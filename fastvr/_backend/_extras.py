@@ -12,6 +12,7 @@ import array_api_extra as xpx
 import numpy as np
 
 
+@functools.cache  # called by every small op: the look-up below costs ~0.5 us
 def native_namespace(xp: ModuleType) -> ModuleType | None:
     """The numpy or CuPy module behind a compat namespace, else None."""
     if array_api_compat.is_numpy_namespace(xp):

@@ -84,11 +84,14 @@ def cuda_device_count() -> int:
         return 0
 
 
+_NUMPY = Backend("numpy")
+
+
 def _resolve(request: _Request) -> Backend:
     if request.name == "numpy":
-        return Backend("numpy")
+        return _NUMPY
     if request.name == "auto":
-        return Backend("cupy", request.device or 0) if cuda_device_count() else Backend("numpy")
+        return Backend("cupy", request.device or 0) if cuda_device_count() else _NUMPY
     cupy = import_cupy()
     count = cuda_device_count()
     device = request.device or 0
@@ -111,8 +114,13 @@ def _current_request() -> _Request:
 
 def _environment_request() -> _Request:
     """The backend ``FASTVR_BACKEND`` asks for: unset or empty is ``"auto"``; another value
-    is a one-line ``ValueError`` naming the variable and its values."""
-    value = os.environ.get(_ENV_VAR, "")
+    is a one-line ``ValueError`` naming the variable and its values. Read at every call
+    (a notebook may set it late), parsed once per value."""
+    return _request_named_by_environment(os.environ.get(_ENV_VAR, ""))
+
+
+@functools.lru_cache(maxsize=8)  # (a refused value raises again each time: not cached)
+def _request_named_by_environment(value: str) -> _Request:
     if not value.strip():
         return _Request("auto", None)
     if value.strip().lower() not in BACKEND_NAMES:

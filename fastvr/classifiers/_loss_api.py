@@ -25,7 +25,7 @@ def check_labels_fit_weights(
     y: Any, num_classes: int, *, xp: Any, name: str = "y", holder: str = "W has {} columns"
 ) -> None:
     """``ValueError`` if a label has no column in the weights (``holder`` names them)."""
-    top = int(xp.max(y))
+    top = int(y.max() if isinstance(y, np.ndarray) else xp.max(y))  # (the method: ~1 us less)
     if top >= num_classes:
         raise ValueError(
             f"{name} holds label {top} but {holder.format(num_classes)} "

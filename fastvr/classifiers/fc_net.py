@@ -29,6 +29,7 @@ from ..layer_utils import *  # noqa: F403 (the course's star import re-exports t
 from ..layers import *  # noqa: F403
 from ..ops import nets
 from ..ops.losses import l2_penalty, softmax_cross_entropy
+from ..ops.products import column_sums, weight_gradient
 from ..saved import load_params, save_params
 from ._loss_api import check_labels_fit_weights
 
@@ -136,18 +137,23 @@ class _FullyConnected:
 
     def _prepare(self, X: Any) -> tuple[Placement, Any, dict]:
         """Placement, ``X`` as (N, D) in the computing dtype, and the parameters placed."""
-        place = placement_with_state(X, state=tuple(self.params.values()))
+        params = self.params
+        place = placement_with_state(X, state=tuple(params.values()))
         X = check_samples(X, "X", place, ndim=max(getattr(X, "ndim", 2), 2))
         xp = place.xp
-        X = xp.reshape(X, (X.shape[0], -1))
-        dim = self.params["W1"].shape[0]
+        if X.ndim != 2:
+            X = xp.reshape(X, (X.shape[0], -1))
+        dim = params["W1"].shape[0]
         if X.shape[1] != dim:
             raise ValueError(f"X has {X.shape[1]} values per sample but W1 has {dim} rows")
         check_real(self.reg, "reg", low=0.0)
-        params = {name: place.put(value) for name, value in self.params.items()}
+        if place.library != "numpy" or any(type(v) is not np.ndarray for v in params.values()):
+            params = {name: place.put(value) for name, value in params.items()}
         dtype = self._compute_dtype(X, params, xp)
+        if X.dtype == dtype and all(v.dtype == dtype for v in params.values()):
+            return place, X, params  # (the common case: astype's wrapper costs 3 us a call)
         # values beyond the computing dtype's range become inf: the loss then names X
-        with np.errstate(over="ignore"):  # (a dtype check first: astype's wrapper costs 3 us)
+        with np.errstate(over="ignore"):
             params = {k: v if v.dtype == dtype else xp.astype(v, dtype) for k, v in params.items()}
             return place, X if X.dtype == dtype else xp.astype(X, dtype), params
 
@@ -194,11 +200,11 @@ class _FullyConnected:
         grads = {}
         for i in range(self.num_layers, 0, -1):
             W = params[f"W{i}"]
-            dW = inputs[i - 1].T @ dout
+            dW = weight_gradient(inputs[i - 1], dout, xp=xp)
             if self.reg:
                 dW += self.reg * W
                 loss = loss + l2_penalty(W, 0.5 * self.reg, xp=xp)
-            grads[f"W{i}"], grads[f"b{i}"] = dW, xp.sum(dout, axis=0)
+            grads[f"W{i}"], grads[f"b{i}"] = dW, column_sums(dout, xp=xp)
             if i == 1:
                 break  # the input's own gradient is never needed
             dout = dout @ W.T
