@@ -1,25 +1,27 @@
 """Compile the CPU kernels before a notebook needs them.
 
 A Numba kernel is compiled on its first call, and even with Numba's on-disk cache warm the
-first kernel of a process costs ~0.4 s (Numba's own start-up). On a fresh machine (every
-Colab session) the course's first cells would wait seconds for compilers. So
-``import fastvr`` starts one background thread that:
+first kernel of a process costs ~0.6 s of Numba's own start-up (its import, ~0.3 s, and its
+CPU target, ~0.3 s). On a fresh machine (every Colab session) the course's first cells would
+wait seconds for compilers. So ``import fastvr`` starts one background thread that:
 
-1. starts a Python process at the lowest CPU priority and waits for it: that process
-   compiles every kernel missing from Numba's cache into it (with the cache warm it only
-   loads them, about a second of the other core). Compiling in a thread of the notebook's
-   own process took the interpreter lock from the notebook's cells for seconds (measured:
-   the example notebooks' Python-heavy cells ran up to 4x slower meanwhile);
-2. then, if the cache held every kernel already, loads them into this process (~0.5 s, so
-   that no call pays Numba's start-up). After compiling it does not: on a fresh machine a
-   notebook run from top to bottom is busy by then, and this step would take the
-   interpreter lock from one of its cells; the first call that needs a kernel loads it.
+1. starts a Python process at the lowest CPU priority that compiles every kernel missing
+   from Numba's cache into it (with the cache warm it only loads them), the k-NN loops
+   first: they are what a course notebook calls first, and the data it loads before them
+   (CIFAR-10: 1.5 s and more) gives that process time to cache them. Compiling in a thread
+   of the notebook's own process took the interpreter lock from the notebook's cells for
+   seconds (measured: the example notebooks' Python-heavy cells ran up to 4x slower);
+2. once that process has cached the k-NN loops (~1 s), starts Numba in this process
+   (imports it and sets up its CPU target, ~0.6 s), so that no call pays Numba's start-up:
+   a course notebook is reading CIFAR-10 then, mostly without the interpreter lock. Not
+   earlier: that work shares the interpreter lock with the notebook's next cells, and made
+   the example notebooks' short first cell 0.3 s slower when it started with the import;
+3. when the process has finished, loads every kernel from the cache (~40 ms).
 
 Each kernel runs once on tiny data, with the argument types the notebook's calls pass (so
-the signatures compiled are the ones the notebook needs): the naive losses, k-NN, the
-features.
-A call that needs a kernel before it is ready compiles or loads it itself, as without the
-warm-up: answers never depend on it.
+the signatures compiled are the ones the notebook needs): k-NN, the naive losses, the
+features. A call that needs a kernel before it is ready compiles or loads it itself, as
+without the warm-up: answers never depend on it.
 
 ``FASTVR_WARMUP=off`` (or ``0``) turns it off; it is off in processes started by
 ``multiprocessing`` (Dask workers compile what their tasks call). :func:`warmup` does the
@@ -36,10 +38,12 @@ import time
 import warnings
 from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 ENV = "FASTVR_WARMUP"
 _ON, _OFF = ("background", "on", "1"), ("off", "0")
 
+_ALL_CACHED, _COMPILED = 0, 3  # the compiling process's exit statuses
 _thread: threading.Thread | None = None
 PACKAGE_IMPORTED = threading.Event()  # set by fastvr/__init__.py as its last line
 _failure: BaseException | None = None
@@ -58,12 +62,18 @@ def _losses(cpu: ModuleType) -> None:
     cpu.softmax_loss_naive(W, X, y, 0.1)
 
 
-def _knn(cpu: ModuleType) -> None:
+def _knn_loops(cpu: ModuleType) -> None:
     import numpy as np
 
     X, out = (np.arange(96.0).reshape(12, 8) * 7) % 11, np.empty((3, 12))
     cpu.two_loops(X[:3], X, out, False, False)
     cpu.one_loop(X[:3], np.ascontiguousarray(X.T), out, False, False)
+
+
+def _knn(cpu: ModuleType) -> None:
+    import numpy as np
+
+    X, out = (np.arange(96.0).reshape(12, 8) * 7) % 11, np.empty((3, 12))
     cpu.smallest_k(out, np.empty((3, 2)), np.empty((3, 2), dtype=np.int64))
     pairs, found = np.arange(3, dtype=np.int64), np.empty(3)
     cpu.pair_sq_distances(X, X, pairs, pairs, found)
@@ -87,11 +97,12 @@ def _features(cpu: ModuleType) -> None:
     cpu.hue_histograms(imgs, np.linspace(0, 255, 11), 255.0, np.empty((2, 10)))
 
 
-# The order: what a notebook needs first (the k-NN loops) is what a notebook run from top to
-# bottom compiles itself before the warm-up could; the warm-up starts with what comes next.
+# The order: what the course's notebooks call first (the k-NN notebook's loops, then the SVM
+# and softmax notebooks' naive losses), then what they call later.
 STEPS: dict[str, Callable[[ModuleType], None]] = {
+    "k-NN loops (two and one)": _knn_loops,
     "naive SVM and softmax losses": _losses,
-    "k-NN (distances, top-k, screen)": _knn,
+    "k-NN (top-k, screen)": _knn,
     "HOG and hue histograms": _features,
 }
 
@@ -116,12 +127,14 @@ def warmup() -> dict[str, float]:
     return _run_steps(cpu)
 
 
-def _run_steps(cpu: ModuleType) -> dict[str, float]:
+def _run_steps(cpu: ModuleType, done: Callable[[str], object] = str) -> dict[str, float]:
+    """Run every step (``done(name)`` after each); the seconds each took."""
     seconds = {}
     for name, step in STEPS.items():
         start = time.perf_counter()
         step(cpu)
         seconds[name] = time.perf_counter() - start
+        done(name)
     return seconds
 
 
@@ -163,18 +176,36 @@ def _run_quietly(kernels: str) -> None:
     that needs the kernel compiles it again and raises where the caller sees it."""
     global _failure
     try:
-        if not _compile_in_another_process(kernels):
-            return  # see step 2 in the module's docstring
-        PACKAGE_IMPORTED.wait(60)  # (never import alongside ``import fastvr`` itself)
-        # Numba's modules import each other in cycles: two threads importing them at once can
-        # leave one with a half-initialised module. fastvr imports Numba only through its
-        # kernels module, whose import lock lets one thread in at a time.
-        from .kernels import cpu  # noqa: F401
-
-        _hold_compiler_across_fork()
-        warmup()
+        compiling = _start_compiling(kernels)
+        try:
+            compiling.stdout.readline()  # its first step is done (or it ended)
+            PACKAGE_IMPORTED.wait(60)  # (never import alongside ``import fastvr`` itself)
+            cpu = _start_numba()
+        finally:
+            compiling.communicate()
+            status = compiling.returncode
+        if status in (_ALL_CACHED, _COMPILED):  # else the call that needs a kernel says why
+            _run_steps(cpu)  # loads from the cache (~40 ms); compiles nothing it holds
     except BaseException as error:
         _failure = error
+
+
+def _start_numba() -> ModuleType:
+    """Import Numba (through the kernels' module) and set up its CPU target, as the first
+    kernel call of a process otherwise does."""
+    # Numba's modules import each other in cycles: two threads importing them at once can
+    # leave one with a half-initialised module. fastvr imports Numba only through its
+    # kernels module, whose import lock lets one thread in at a time.
+    from .kernels import cpu
+
+    _hold_compiler_across_fork()
+    from numba.core.compiler_lock import global_compiler_lock
+    from numba.core.registry import cpu_target
+
+    with global_compiler_lock:  # what a compilation in another thread would set up too
+        cpu_target.typing_context.refresh()
+        cpu_target.target_context.refresh()
+    return cpu
 
 
 def status() -> str:
@@ -201,10 +232,12 @@ def wait(timeout: float | None = None) -> bool:
     return _thread is None or not _thread.is_alive()
 
 
-def _compile_in_another_process(kernels: str) -> bool:
-    """A Python process that compiles everything into the cache, waited for: whether the
-    cache held every kernel already (nothing was compiled). It loads this file and the
+def _start_compiling(kernels: str) -> Any:
+    """Start a Python process that compiles everything into the cache; it exits with
+    ``_ALL_CACHED`` or ``_COMPILED`` (anything else: it failed). It loads this file and the
     kernels' file by path, not fastvr (which would cost it a third of a second first)."""
+    import subprocess  # here, in the thread: 4 ms less of ``import fastvr``
+
     code = (
         "import importlib.util as u\n"
         f"spec = u.spec_from_file_location('fastvr_warmup', {__file__!r})\n"
@@ -212,16 +245,13 @@ def _compile_in_another_process(kernels: str) -> bool:
         "spec.loader.exec_module(warmup)\n"
         f"warmup.compile_yielding({kernels!r})\n"
     )
-    import subprocess  # here, in the thread: 4 ms less of ``import fastvr``
-
-    child = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-c", code],
         env={**os.environ, ENV: "off"},  # fastvr imported there starts no warm-up
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,  # one line per step done
         stderr=subprocess.DEVNULL,
     )
-    return child.wait() == 0  # a failure shows where the kernel is next called
 
 
 def _hold_compiler_across_fork() -> None:
@@ -241,7 +271,7 @@ def compile_yielding(kernels: str) -> None:
     """The process of step 1: at the lowest priority, so it takes only CPU time nothing
     else wants; with the cache warm it only loads the kernels (about a second). Loads the
     kernels' file ``kernels`` under its own module name (Numba's cache files are named
-    after it). Exits with status 3 when it compiled anything."""
+    after it). Exits with status ``_COMPILED`` when it compiled anything."""
     if hasattr(os, "nice"):
         os.nice(19)
     spec = importlib.util.spec_from_file_location("fastvr.kernels.cpu", kernels)
@@ -249,7 +279,7 @@ def compile_yielding(kernels: str) -> None:
     spec.loader.exec_module(cpu)
     from numba.core.registry import CPUDispatcher
 
-    _run_steps(cpu)
+    _run_steps(cpu, done=lambda name: print(name, flush=True))
     dispatchers = [k for k in vars(cpu).values() if isinstance(k, CPUDispatcher)]
     if any(sum(k.stats.cache_misses.values()) for k in dispatchers):
-        sys.exit(3)
+        sys.exit(_COMPILED)

@@ -230,22 +230,22 @@ def test_layers_follow_their_inputs_library(xp):
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 1), (5, 4, 3), (200, 33, 10)])
-def test_weight_and_bias_gradients_are_the_sums_over_the_batch(xp, shape):
-    """``weight_gradient`` and ``column_sums`` against float64 loops, on every namespace
-    (numpy takes another product orientation; the others the plain one)."""
-    from fastvr.ops.products import column_sums, weight_gradient
+def test_affine_backward_is_the_sums_over_the_batch(xp, shape):
+    """The affine layer's three gradients against float64 loops, on every namespace (numpy
+    and CuPy sum the bias's by the array's own method, the others by the standard's)."""
+    from fastvr.ops.nets import affine_backward
 
     n, d, m = shape
     rng = np.random.default_rng(n)
-    x, dout = rng.standard_normal((n, d)), rng.standard_normal((n, m))
-    expected = np.zeros((d, m))
-    for i in range(n):  # one outer product per sample
+    x, W, dout = (rng.standard_normal(s) for s in ((n, d), (d, m), (n, m)))
+    dx, dW = np.zeros((n, d)), np.zeros((d, m))
+    for i in range(n):
         for a in range(d):
             for b in range(m):
-                expected[a, b] += x[i, a] * dout[i, b]
+                dx[i, a] += dout[i, b] * W[a, b]
+                dW[a, b] += x[i, a] * dout[i, b]
     namespace = array_api_compat.array_namespace(to_xp(xp, x))
-    dW = weight_gradient(to_xp(xp, x), to_xp(xp, dout), xp=namespace)
-    db = column_sums(to_xp(xp, dout), xp=namespace)
-    np.testing.assert_allclose(fastvr.to_numpy(dW), expected, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(fastvr.to_numpy(db), [sum(dout[:, b]) for b in range(m)])
-    assert dW.shape == (d, m) and library_name(dW) == library_name(to_xp(xp, x))
+    got = affine_backward(to_xp(xp, dout), (to_xp(xp, x), to_xp(xp, W)), xp=namespace)
+    for result, expected in zip(got, (dx, dW, [sum(dout[:, b]) for b in range(m)]), strict=True):
+        assert library_name(result) == library_name(to_xp(xp, x))
+        np.testing.assert_allclose(fastvr.to_numpy(result), expected, rtol=1e-12, atol=1e-12)

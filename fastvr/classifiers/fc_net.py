@@ -29,7 +29,6 @@ from ..layer_utils import *  # noqa: F403 (the course's star import re-exports t
 from ..layers import *  # noqa: F403
 from ..ops import nets
 from ..ops.losses import l2_penalty, softmax_cross_entropy
-from ..ops.products import column_sums, weight_gradient
 from ..saved import load_params, save_params
 from ._loss_api import check_labels_fit_weights
 
@@ -200,11 +199,11 @@ class _FullyConnected:
         grads = {}
         for i in range(self.num_layers, 0, -1):
             W = params[f"W{i}"]
-            dW = weight_gradient(inputs[i - 1], dout, xp=xp)
+            dW = inputs[i - 1].T @ dout
             if self.reg:
                 dW += self.reg * W
                 loss = loss + l2_penalty(W, 0.5 * self.reg, xp=xp)
-            grads[f"W{i}"], grads[f"b{i}"] = dW, column_sums(dout, xp=xp)
+            grads[f"W{i}"], grads[f"b{i}"] = dW, nets.column_sums(dout, xp=xp)
             if i == 1:
                 break  # the input's own gradient is never needed
             dout = dout @ W.T

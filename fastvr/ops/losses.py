@@ -20,7 +20,6 @@ from array_api_compat import device
 # The kernels (Numba, Numba-CUDA) are imported inside the functions that run them, so that
 # `import fastvr` loads no compiler (fastvr._warmup compiles them in the background).
 from .._backend import native_namespace, to_numpy
-from .products import weight_gradient
 
 
 def _grouped(scores: Any, y: Any, xp: ModuleType) -> tuple[Any, Any, bool]:
@@ -148,7 +147,7 @@ def linear_loss(
     Returns the loss as a 0-d array (no host synchronisation) and ``dW`` shaped like ``W``.
     """
     loss, dscores = data_loss(X @ W, y, xp=xp)
-    dW = weight_gradient(X, dscores, xp=xp)
+    dW = X.T @ dscores
     dW += (2.0 * reg) * W
     return loss + l2_penalty(W, reg, xp=xp), dW
 
@@ -165,7 +164,7 @@ def grouped_linear_loss(
     d, g, c = W.shape
     scores = xp.reshape(X @ xp.reshape(W, (d, g * c)), (X.shape[0], g, c))
     loss, dscores = data_loss(scores, y, xp=xp)
-    dW = xp.reshape(weight_gradient(X, xp.reshape(dscores, (X.shape[0], g * c)), xp=xp), (d, g, c))
+    dW = xp.reshape(X.T @ xp.reshape(dscores, (X.shape[0], g * c)), (d, g, c))
     dW += (2.0 * regs[None, :, None]) * W
     return loss + regs * xp.sum(xp.sum(W * W, axis=2), axis=0), dW
 

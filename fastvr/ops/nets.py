@@ -11,7 +11,6 @@ from typing import Any
 
 from .._backend import native_namespace
 from .losses import l2_penalty, softmax_cross_entropy
-from .products import column_sums, weight_gradient
 
 
 def affine_forward(x: Any, W: Any, b: Any, *, xp: ModuleType) -> tuple[Any, tuple]:
@@ -32,7 +31,13 @@ def affine_forward(x: Any, W: Any, b: Any, *, xp: ModuleType) -> tuple[Any, tupl
 def affine_backward(dout: Any, cache: tuple, *, xp: ModuleType) -> tuple[Any, Any, Any]:
     """Gradients ``(dx, dW, db)`` of an affine layer."""
     x, W = cache
-    return dout @ W.T, weight_gradient(x, dout, xp=xp), column_sums(dout, xp=xp)
+    return dout @ W.T, x.T @ dout, column_sums(dout, xp=xp)
+
+
+def column_sums(x: Any, *, xp: ModuleType) -> Any:
+    """``xp.sum(x, axis=0)`` (a bias's gradient); numpy's and CuPy's own method, whose call
+    costs half the function's (~1 us: paid thousands of times by a gradient check)."""
+    return x.sum(axis=0) if native_namespace(xp) is not None else xp.sum(x, axis=0)
 
 
 def relu_forward(x: Any, *, xp: ModuleType, overwrite: bool = False) -> tuple[Any, Any]:
@@ -75,7 +80,7 @@ def two_layer_loss(X: Any, y: Any, params: dict, reg: float, *, xp: ModuleType) 
     loss, dscores = softmax_cross_entropy(scores, y, xp=xp)
     dhidden, dW2, db2 = affine_backward(dscores, cache2, xp=xp)
     dpre = relu_backward(dhidden, relu_cache, xp=xp)
-    dW1 = weight_gradient(X, dpre, xp=xp)  # the input's own gradient is never needed
+    dW1 = X.T @ dpre  # the input's own gradient is never needed
     db1 = column_sums(dpre, xp=xp)
     dW1 += (2.0 * reg) * params["W1"]
     dW2 += (2.0 * reg) * params["W2"]
@@ -109,7 +114,7 @@ def grouped_two_layer_loss(
     db2 = xp.sum(dscores, axis=0)
     dhidden = xp.permute_dims(by_net @ xp.permute_dims(params["W2"], (0, 2, 1)), (1, 0, 2))
     dpre = relu_backward(dhidden, hidden, xp=xp)  # (N, G, H)
-    dW1 = xp.reshape(weight_gradient(X, xp.reshape(dpre, (X.shape[0], g * h)), xp=xp), (d, g, h))
+    dW1 = xp.reshape(X.T @ xp.reshape(dpre, (X.shape[0], g * h)), (d, g, h))
     db1 = xp.sum(dpre, axis=0)
     dW1 += (2.0 * regs[None, :, None]) * params["W1"]
     dW2 += (2.0 * regs[:, None, None]) * params["W2"]
