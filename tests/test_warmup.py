@@ -170,3 +170,27 @@ def test_no_warmup_in_multiprocessing_workers(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "off"
+
+
+def test_an_import_of_numba_while_the_warmup_imports_it_waits_and_succeeds(tmp_path):
+    """Numba's modules import each other in cycles: a notebook that imports Numba (or a
+    library that does) while the background thread imports it must get whole modules, not
+    an ImportError from a half-initialised one. The script enters Numba's import through
+    another module than the warm-up does, the moment the warm-up's import has begun."""
+    fill = _python("import fastvr; fastvr.warmup()", tmp_path, FASTVR_WARMUP="off")
+    assert fill.returncode == 0, fill.stderr
+    code = (
+        "import sys, time\n"
+        "import fastvr, fastvr._warmup as w\n"
+        "deadline = time.monotonic() + 120\n"
+        "while 'numba' not in sys.modules and time.monotonic() < deadline:\n"
+        "    pass\n"
+        "from numba.core.registry import cpu_target\n"
+        "from numba.np.ufunc import ufuncbuilder\n"
+        "assert w.wait(240)\n"
+        "print(w.status(), type(cpu_target).__name__, ufuncbuilder.__name__)\n"
+    )
+    for _ in range(3):  # the race is timing-dependent: three chances to lose it
+        out = _python(code, tmp_path)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.split() == ["done", "CPUTarget", "numba.np.ufunc.ufuncbuilder"]
