@@ -28,18 +28,42 @@ Dask is optional (``pip install 'fastvr[dask]'``); nothing here imports it until
 array or a split grid asks for it.
 """
 
-from .chunks import check_dask_samples
+import importlib
+from typing import Any
+
 from .core import INSTALL_HINT, any_dask, compute_here, is_dask, require_dask
-from .grids import batches_on, in_memory, train_shares, worker_count
-from .knn import (
-    TrainedChunks,
-    cross_validate_k,
-    kneighbors,
-    pairwise_distances,
-    per_block,
-    predict_labels,
-    queries,
-)
+
+# Everything else loads when first used (a Dask array or a split grid): the modules below
+# are fastvr's own, but ~10 ms of ``import fastvr`` that a notebook without Dask never uses.
+_LAZY = {
+    "check_dask_samples": "chunks",
+    **dict.fromkeys(("batches_on", "in_memory", "train_shares", "worker_count"), "grids"),
+    **dict.fromkeys(
+        (
+            "TrainedChunks",
+            "cross_validate_k",
+            "kneighbors",
+            "pairwise_distances",
+            "per_block",
+            "predict_labels",
+            "queries",
+        ),
+        "knn",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value  # looked up here once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "INSTALL_HINT",
