@@ -57,6 +57,12 @@ def _python(code: str, tmp_path, **env: str) -> subprocess.CompletedProcess:
     )
 
 
+def _fill_cache(tmp_path) -> None:
+    """Numba's cache in ``tmp_path`` filled by a first process, as a later session finds it."""
+    fill = _python("import fastvr; fastvr.warmup()", tmp_path, FASTVR_WARMUP="off")
+    assert fill.returncode == 0, fill.stderr
+
+
 @pytest.mark.slow
 def test_warmup_compiles_every_kernel_a_course_notebook_calls(tmp_path):
     out = _python(_SIGNATURES_AFTER_WARMUP, tmp_path, FASTVR_WARMUP="off")
@@ -132,8 +138,7 @@ def test_the_background_thread_leaves_every_kernel_loaded(tmp_path, cache):
     whether the cache held them (filled by an earlier process) or the warm-up's own process
     compiled them (empty): no first call pays a compilation or Numba's start-up."""
     if cache == "filled":
-        fill = _python("import fastvr; fastvr.warmup()", tmp_path, FASTVR_WARMUP="off")
-        assert fill.returncode == 0, fill.stderr
+        _fill_cache(tmp_path)
     code = (
         "import sys\n"
         "import fastvr, fastvr._warmup as w\n"
@@ -177,8 +182,7 @@ def test_an_import_of_numba_while_the_warmup_imports_it_waits_and_succeeds(tmp_p
     library that does) while the background thread imports it must get whole modules, not
     an ImportError from a half-initialised one. The script enters Numba's import through
     another module than the warm-up does, the moment the warm-up's import has begun."""
-    fill = _python("import fastvr; fastvr.warmup()", tmp_path, FASTVR_WARMUP="off")
-    assert fill.returncode == 0, fill.stderr
+    _fill_cache(tmp_path)
     code = (
         "import sys, time\n"
         "import fastvr, fastvr._warmup as w\n"
