@@ -97,8 +97,9 @@ def _two_loops_tiles(start, stop, X, Y, out, l1, squared):
     for tile in range(start, stop):
         i0 = tile * _TEST_TILE
         for j0 in range(0, m, _TRAIN_TILE):
-            for i in range(i0, min(i0 + _TEST_TILE, n)):
-                for j in range(j0, min(j0 + _TRAIN_TILE, m)):
+            i1, j1 = i0 + _TEST_TILE, j0 + _TRAIN_TILE
+            for i in range(i0, i1 if i1 < n else n):  # (min() is a compile of its own)
+                for j in range(j0, j1 if j1 < m else m):
                     acc = 0.0
                     for k in range(d):
                         diff = np.float64(X[i, k]) - np.float64(Y[j, k])
@@ -171,7 +172,7 @@ def svm_loss_naive(W, X, y, reg):
     margin, minus their count for the true class); ``dW`` then takes ``X[i]`` times those
     coefficients in one pass, where the course adds ``X[i]`` twice per violated margin.
     """
-    return naive_linear_loss(W, X, y, reg, False)
+    return _naive_linear_loss(W, X, y, reg, False)
 
 
 def softmax_loss_naive(W, X, y, reg):
@@ -179,19 +180,30 @@ def softmax_loss_naive(W, X, y, reg):
 
     Scores are shifted by their maximum before ``exp`` (numerical stability).
     """
-    return naive_linear_loss(W, X, y, reg, True)
+    return _naive_linear_loss(W, X, y, reg, True)
+
+
+def _naive_linear_loss(W, X, y, reg, softmax):
+    # The gradient's arrays are made here: numpy's constructors of a shape tuple are each a
+    # compile of their own in a kernel (0.2 s of its first call). The per-sample rows stay
+    # in the kernel, where they are known not to overlap its inputs: passed in, they made
+    # the class loops 5 % slower.
+    dW = np.zeros(W.shape)
+    grad = np.empty(W.shape, dtype=W.dtype)
+    loss = naive_linear_loss(W, X, y, reg, softmax, dW, grad)
+    return loss, grad
 
 
 # One compiled function for both losses, written out in full: each separately compiled
 # helper (and Numba's IR inlining, which this replaced) cost a compile of its own.
 @numba.njit(nogil=True, cache=True)
-def naive_linear_loss(W, X, y, reg, softmax):
-    """:func:`svm_loss_naive` (``softmax=False``) or :func:`softmax_loss_naive`."""
+def naive_linear_loss(W, X, y, reg, softmax, dW, grad):
+    """:func:`svm_loss_naive` (``softmax=False``) or :func:`softmax_loss_naive`: the loss,
+    with its gradient written into ``grad``; ``dW`` (float64 zeros, W's shape) is scratch."""
     num_train, dims = X.shape
     num_classes = W.shape[1]
-    dW = np.zeros(W.shape, dtype=np.float64)
-    scores = np.empty(num_classes, dtype=np.float64)
-    coef = np.empty(num_classes, dtype=np.float64)
+    scores = np.empty(num_classes)
+    coef = np.empty(num_classes)
     loss = 0.0
     for i in range(num_train):
         for j in range(num_classes):  # scores = X[i] @ W, accumulated in float64
@@ -204,7 +216,8 @@ def naive_linear_loss(W, X, y, reg, softmax):
         if softmax:
             top = scores[0]
             for j in range(1, num_classes):
-                top = max(top, scores[j])
+                if scores[j] > top:
+                    top = scores[j]
             for j in range(num_classes):
                 scores[j] -= top
             total = 0.0
@@ -230,13 +243,12 @@ def naive_linear_loss(W, X, y, reg, softmax):
             for j in range(num_classes):
                 dW[d, j] += xid * coef[j]
     penalty = 0.0  # reg * sum(W * W); the gradient dW / N + 2 reg W in W's dtype
-    grad = np.empty(W.shape, dtype=W.dtype)
     for d in range(W.shape[0]):
         for j in range(num_classes):
             w = np.float64(W[d, j])
             penalty += w * w
             grad[d, j] = dW[d, j] / num_train + 2.0 * reg * W[d, j]
-    return loss / num_train + reg * penalty, grad
+    return loss / num_train + reg * penalty
 
 
 def hog_cells(imgs, weights, out):
@@ -270,7 +282,11 @@ def _hog_cells_rows(start, stop, imgs, weights, out):
                     )
                 finite = finite and np.isfinite(grey[r, c])
         # NaN or inf pixels: say so in the output, for the caller to report
-        _fill(out[im], 0.0 if finite else np.nan)
+        fill = 0.0 if finite else np.nan
+        for a in range(cells_c):
+            for b in range(cells_r):
+                for i in range(bins):
+                    out[im, a, b, i] = fill
         if not finite:
             continue
         for r in range(cells_r * 8):
@@ -293,15 +309,6 @@ def _hog_cells_rows(start, stop, imgs, weights, out):
             for b in range(cells_r):
                 for i in range(bins):
                     out[im, a, b, i] /= 64.0
-
-
-@numba.njit(cache=True)
-def _fill(cells, value):
-    """Every entry of a ``(cells, cells, bins)`` block set to ``value``."""
-    for a in range(cells.shape[0]):
-        for b in range(cells.shape[1]):
-            for i in range(cells.shape[2]):
-                cells[a, b, i] = value
 
 
 def hue_histograms(rgb, edges, xmax, counts):
@@ -327,8 +334,11 @@ def _hue_histograms_rows(start, stop, rgb, edges, xmax, counts):
                 if not (np.isfinite(red) and np.isfinite(green) and np.isfinite(blue)):
                     counts[im, 0] = np.nan  # NaN or inf pixels: reported by the caller
                     continue
-                top = max(max(red, green), blue)
-                delta = top - min(min(red, green), blue)
+                # (min(), max() and int() would each be a compile of their own)
+                top = green if green > red else red
+                top = blue if blue > top else top
+                low = green if green < red else red
+                delta = top - (blue if blue < low else low)
                 hue = 0.0
                 if delta > 0:  # matplotlib's order: a later maximum overwrites an earlier one
                     if blue == top:
@@ -344,7 +354,8 @@ def _hue_histograms_rows(start, stop, rgb, edges, xmax, counts):
                 if value < edges[0] or value > edges[nbin]:
                     continue
                 # the bin from the (uniform) width, then settled on the edges themselves
-                k = min(max(int((value - edges[0]) / width), 0), nbin - 1)
+                k = np.int64((value - edges[0]) / width)
+                k = 0 if k < 0 else (nbin - 1 if k > nbin - 1 else k)
                 if k > 0 and value < edges[k]:
                     k -= 1
                 elif k < nbin - 1 and value >= edges[k + 1]:
@@ -382,27 +393,27 @@ def screen_candidates(S, y_norms, x_norms, slack, widen, out_cols, counts):
     ``s − slack`` is at most the threshold, up to ``out_cols.shape[1]`` of them, and leaves
     their number (which may be larger) in ``counts[i]``.
     """
-    args = (S, y_norms, x_norms, slack, widen, out_cols, counts)
+    best = np.empty((S.shape[0], int(counts.max(initial=1))), dtype=np.float32)  # scratch
+    args = (S, y_norms, x_norms, slack, widen, out_cols, counts, best)
     over_rows(S.shape[0], S.size, _screen_candidates_rows, *args)
 
 
 @numba.njit(nogil=True, cache=True)
-def _screen_candidates_rows(start, stop, S, y_norms, x_norms, slack, widen, out_cols, counts):
+def _screen_candidates_rows(start, stop, S, y_norms, x_norms, slack, widen, out_cols, counts, best):
     m = S.shape[1]
     for i in range(start, stop):
         k = counts[i]
-        best = np.empty(k, dtype=np.float32)
         for p in range(k):
-            best[p] = np.inf
+            best[i, p] = np.inf
         for j in range(m):
             upper = (S[i, j] + y_norms[j]) + x_norms[i] + slack[j]
-            if upper < best[k - 1]:
+            if upper < best[i, k - 1]:
                 p = k - 1
-                while p > 0 and best[p - 1] > upper:
-                    best[p] = best[p - 1]
+                while p > 0 and best[i, p - 1] > upper:
+                    best[i, p] = best[i, p - 1]
                     p -= 1
-                best[p] = upper
-        wide = np.float64(best[k - 1]) + widen[i]
+                best[i, p] = upper
+        wide = np.float64(best[i, k - 1]) + widen[i]
         threshold = np.float32(wide)
         if np.float64(threshold) < wide:
             threshold = np.nextafter(threshold, np.float32(np.inf))
@@ -414,13 +425,6 @@ def _screen_candidates_rows(start, stop, S, y_norms, x_norms, slack, widen, out_
                     out_cols[i, found] = j
                 found += 1
         counts[i] = found
-
-
-@numba.njit(cache=True)
-def _exact_difference(a, b, c):
-    """Whether ``c = fl(a − b)`` is the exact difference (TwoSum's error term is zero)."""
-    bb = c - a
-    return (a - (c - bb)) + (-b - bb) == 0.0
 
 
 def lower_reference(Y, mean, lowered, norms, integer_limit, flags):
@@ -451,7 +455,8 @@ def _lower_reference_rows(start, stop, Y, mean, lowered, norms, integer_limit, i
             y = Y[i, j]
             if whole and (abs(y) > integer_limit or y != np.floor(y)):
                 whole = False
-            if kept and (np.float64(low) != c or not _exact_difference(y, mean[j], c)):
+            bb = c - y  # TwoSum: c is exactly y − mean[j] when its error term is zero
+            if kept and (np.float64(low) != c or (y - (c - bb)) + (-mean[j] - bb) != 0.0):
                 kept = False
         norms[i] = acc
         integral[i] = whole
