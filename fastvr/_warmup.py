@@ -11,7 +11,7 @@ wait seconds for compilers. So ``import fastvr`` starts one background thread th
    (CIFAR-10: 1.5 s and more) gives that process time to cache them. Compiling in a thread
    of the notebook's own process took the interpreter lock from the notebook's cells for
    seconds (measured: the example notebooks' Python-heavy cells ran up to 4x slower);
-2. once that process has cached the k-NN loops (~1 s), starts Numba in this process
+2. once that process has cached the k-NN loops and top-k (~1.2 s), starts Numba in this process
    (imports it and sets up its CPU target, ~0.6 s), so that no call pays Numba's start-up:
    a course notebook is reading CIFAR-10 then, mostly without the interpreter lock. Not
    earlier: that work shares the interpreter lock with the notebook's next cells, and made
@@ -69,13 +69,13 @@ def _knn_loops(cpu: ModuleType) -> None:
     X, out = (np.arange(96.0).reshape(12, 8) * 7) % 11, np.empty((3, 12))
     cpu.two_loops(X[:3], X, out, False, False)
     cpu.one_loop(X[:3], np.ascontiguousarray(X.T), out, False, False)
+    cpu.smallest_k(out, np.empty((3, 2)), np.empty((3, 2), dtype=np.int64))
 
 
-def _knn(cpu: ModuleType) -> None:
+def _knn_screen(cpu: ModuleType) -> None:
     import numpy as np
 
-    X, out = (np.arange(96.0).reshape(12, 8) * 7) % 11, np.empty((3, 12))
-    cpu.smallest_k(out, np.empty((3, 2)), np.empty((3, 2), dtype=np.int64))
+    X = (np.arange(96.0).reshape(12, 8) * 7) % 11
     pairs, found = np.arange(3, dtype=np.int64), np.empty(3)
     cpu.pair_sq_distances(X, X, pairs, pairs, found)
     # the certified screen: lowered copies, candidates, exact sums from the copies
@@ -98,13 +98,16 @@ def _features(cpu: ModuleType) -> None:
     cpu.hue_histograms(imgs, np.linspace(0, 255, 11), 255.0, np.empty((2, 10)))
 
 
-# The order: the assignment's. The k-NN notebook's loops, then its predictions (a few cells
-# later), then the SVM and softmax notebooks' naive losses (after their data and its
-# preprocessing, seconds), then the features.
+# The order: each notebook's first kernels first (every notebook of the assignment is a new
+# process, on Colab a new machine). The k-NN notebook's loops and the top-k of its
+# predict_labels; the naive losses, the first kernels of the SVM and softmax notebooks
+# (after their data and its preprocessing, seconds); the screen of KNearestNeighbor.predict,
+# which the k-NN notebook first calls in its cross-validation, after the timing cells (tens
+# of seconds of loops); then the features.
 STEPS: dict[str, Callable[[ModuleType], None]] = {
-    "k-NN loops (two and one)": _knn_loops,
-    "k-NN (top-k, screen)": _knn,
+    "k-NN loops and top-k": _knn_loops,
     "naive SVM and softmax losses": _losses,
+    "k-NN screen": _knn_screen,
     "HOG and hue histograms": _features,
 }
 
