@@ -26,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 KERNELS = ROOT / "kernels" / "cpu.py"
@@ -79,44 +80,36 @@ def one_run(kernels: pathlib.Path) -> dict:
     return json.loads(out.stdout.splitlines()[-1])
 
 
-def _median(runs: list[dict], *keys: str) -> float:
-    values = []
-    for run in runs:
-        for key in keys:
-            run = run.get(key, {}) if isinstance(run, dict) else {}
-        values.append(run if isinstance(run, float) else 0.0)
-    return statistics.median(values)
-
-
 def table(sides: dict[str, list[dict]]) -> str:
-    """Medians per kernel, per step and in all, one column per version of the kernels."""
+    """Medians per kernel, per step and in all, one column per version of the kernels; a
+    kernel a version does not have is marked "-"."""
     names = list(sides)
-    first = sides[names[0]][0]
-    head = "| compile, empty cache (median) | " + " | ".join(names) + " |"
-    lines = [head, "|---|" + "---:|" * len(names)]
+    lines = [
+        "| compile, empty cache (median) | " + " | ".join(names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
 
-    def row(label: str, *keys: str) -> None:
-        cells = " | ".join(f"{_median(sides[n], *keys):.3f} s" for n in names)
-        lines.append(f"| {label} | {cells} |")
+    def row(label: str, seconds: Callable[[dict], float | None], bold: bool = False) -> None:
+        cells = []
+        for name in names:
+            values = [seconds(run) for run in sides[name]]
+            cell = "-" if None in values else f"{statistics.median(values):.3f} s"
+            cells.append(f"**{cell}**" if bold else cell)
+        lines.append(f"| {label} | {' | '.join(cells)} |")
 
-    row("import numba", "numba import")
-    row("Numba's set-up (the first compilation in a process)", "Numba's set-up")
+    row("import numba", lambda run: run["numba import"])
+    row("Numba's set-up (the first compilation in a process)", lambda run: run["Numba's set-up"])
     kernels = {k for runs in sides.values() for run in runs for k in run["kernels"]}
     for kernel in sorted(kernels):
-        row(f"`{kernel}`", "kernels", kernel)
-    for step in first["steps"]:
-        row(f"step: {step}", "steps", step)
-    totals = {n: [sum(r["steps"].values()) for r in sides[n]] for n in names}
-    lines.append(
-        "| **every step** | "
-        + " | ".join(f"**{statistics.median(totals[n]):.3f} s**" for n in names)
-        + " |"
-    )
-    lines.append("")
-    lines.append(
+        row(f"`{kernel}`", lambda run, k=kernel: run["kernels"].get(k))
+    for step in sides[names[0]][0]["steps"]:
+        row(f"step: {step}", lambda run, s=step: run["steps"][s])
+    row("**every step**", lambda run: sum(run["steps"].values()), bold=True)
+    lines += [
+        "",
         "A kernel called by another kernel is counted in its caller's time too; the steps "
-        "are wall times."
-    )
+        "are wall times.",
+    ]
     return "\n".join(lines)
 
 
