@@ -46,7 +46,6 @@ _ON, _OFF = ("background", "on", "1"), ("off", "0")
 
 _ALL_CACHED, _COMPILED = 0, 3  # the compiling process's exit statuses
 _thread: threading.Thread | None = None
-PACKAGE_IMPORTED = threading.Event()  # set by fastvr/__init__.py as its last line
 _failure: BaseException | None = None
 
 
@@ -162,7 +161,11 @@ def setting() -> str:
 
 
 def start_in_background() -> None:
-    """Start the warm-up thread once, unless turned off or in a multiprocessing child."""
+    """Start the warm-up thread once, unless turned off or in a multiprocessing child.
+
+    ``fastvr/__init__.py`` calls it as its last line: the thread then never imports alongside
+    ``import fastvr`` itself, and the package's import is not slowed by its start.
+    """
     global _thread
     # (a multiprocessing child imported multiprocessing before us; its import costs 4 ms)
     multiprocessing = sys.modules.get("multiprocessing")
@@ -185,7 +188,6 @@ def _run_quietly(kernels: str) -> None:
         compiling = _start_compiling(kernels)
         try:
             compiling.stdout.readline()  # its first step is done (or it ended)
-            PACKAGE_IMPORTED.wait(60)  # (never import alongside ``import fastvr`` itself)
             cpu = _start_numba()
         finally:
             compiling.communicate()

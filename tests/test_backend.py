@@ -46,16 +46,16 @@ def test_import_is_light():
 
 def test_course_imports_leave_heavy_modules_for_later():
     """A notebook's imports load no Numba or Dask, and array-api-compat's numpy namespace
-    comes without numpy's f2py, testing and ma (~0.1 s its import would otherwise pull in),
-    then or after a computation. The namespace works, and numpy's own modules still import
-    for whoever asks for them."""
+    comes without numpy's f2py, testing, ma and polynomial (~0.1 s its import would otherwise
+    pull in), then or after a computation. The namespace works, hands those modules out when
+    asked for them, and numpy's own modules still import for whoever asks numpy."""
     out = _run(
         "import sys, json, numpy as np\n"
         "import fastvr\n"
         "from fastvr.classifiers import KNearestNeighbor, LinearSVM, Softmax, TwoLayerNet\n"
         "from fastvr.classifiers.fc_net import FullyConnectedNet\n"
         "from fastvr import data_utils, features, gradient_check, layers, optim, solver\n"
-        "heavy = ('numba', 'dask', 'numpy.f2py', 'numpy.testing', 'numpy.ma')\n"
+        "heavy = ('numba', 'dask', 'numpy.f2py', 'numpy.testing', 'numpy.ma', 'numpy.polynomial')\n"
         "loaded = [m for m in heavy if m in sys.modules]\n"
         "knn = KNearestNeighbor()\n"
         "knn.train(np.eye(3), np.arange(3))\n"
@@ -64,8 +64,10 @@ def test_course_imports_leave_heavy_modules_for_later():
         "import array_api_compat.numpy as xp\n"
         "total = float(xp.sum(xp.asarray([1.0, 2.0])))\n"
         "np.testing.assert_equal(np.ma.masked_array([1], mask=[0]).sum(), 1)\n"
+        "forwarded = xp.polynomial is np.polynomial and xp.random.rand is np.random.rand\n"
         "print(json.dumps({'loaded': loaded, 'after': after, 'labels': labels, "
-        "'total': total, 'all_kept': 'testing' in np.__all__ and 'f2py' in dir(np)}))",
+        "'total': total, 'forwarded': forwarded,"
+        "'all_kept': 'testing' in np.__all__ and 'f2py' in dir(np)}))",
         FASTVR_WARMUP="off",
     )
     assert json.loads(out) == {
@@ -73,6 +75,7 @@ def test_course_imports_leave_heavy_modules_for_later():
         "after": [],
         "labels": [0, 1, 2],
         "total": 3.0,
+        "forwarded": True,
         "all_kept": True,
     }
 

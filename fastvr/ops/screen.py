@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from fractions import Fraction
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import array_api_compat
 import numpy as np
@@ -26,6 +25,9 @@ from array_api_compat import device
 # `import fastvr` loads no compiler (fastvr._warmup compiles them in the background).
 from .._backend import argpartition, row_sq_norms, take_rows, to_numpy
 from .distances import Reference, blocks, pair_sq_distances, sq_l2_block
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 U32, U64 = 2.0**-24, 2.0**-53
 MANTISSA_BITS = {"float32": 24, "tf32": 11, "bf16": 8}
@@ -437,6 +439,8 @@ def select_nearest(rows, direct, cols, *, n, k, d, query_rows, reference_rows, i
 def _exact_sq(x: np.ndarray, Y: np.ndarray) -> list[Fraction]:
     """Exact squared distances from ``x`` to each row of ``Y`` (rationals; rows with
     identical coordinates computed once)."""
+    from fractions import Fraction  # (rare ties only; 1-2 ms of ``import fastvr`` otherwise)
+
     xs = [Fraction(v) for v in x.tolist()]
     memo: dict[bytes, Fraction] = {}
     out = []
