@@ -79,11 +79,13 @@ def test_loss(benchmark, device_lib, dtype, n, kind, method):
 def test_same_loops_interpreted(benchmark, dtype, kind):
     """The Numba kernel's own Python source, run by the interpreter, on SLICE rows."""
     W, X, y = linear_data(500, dtype)
-    naive = cpu.naive_linear_loss.py_func
+    python_loop = cpu.naive_linear_loss.py_func
     benchmark.group = f"loss N=500 {dtype} numpy"
     run_benchmark(
         benchmark,
-        lambda: naive(W, X[:SLICE], y[:SLICE], 2.5e4, kind == "softmax"),
+        lambda: cpu._naive_linear_loss(
+            W, X[:SLICE], y[:SLICE], 2.5e4, kind == "softmax", loop=python_loop
+        ),
         rounds=1,
         scale=500 / SLICE,
     )
