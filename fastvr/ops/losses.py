@@ -139,9 +139,10 @@ def l2_penalty(W: Any, reg: float, *, xp: ModuleType) -> Any:
     return reg * xp.vecdot(flat, flat)
 
 
-def add_weight_gradient(out: Any, x: Any, dout: Any) -> Any:
-    """``out += x.T @ dout`` in place and return ``out``: a weight's gradient, from the layer's
-    input ``x`` (N, D) and the gradient ``dout`` (N, M) of its output.
+def add_weight_gradient(out: Any, x: Any, dout: Any, *, xp: ModuleType) -> Any:
+    """``out + x.T @ dout``, summed into ``out``: a weight's gradient, from the layer's input
+    ``x`` (N, D) and the gradient ``dout`` (N, M) of its output. G models side by side may
+    come as ``out`` (D, G, C) and ``dout`` (N, G, C): the product is then one (D, G·C) matrix.
 
     The product is taken as ``(dout.T @ x).T``, the same sums: OpenBLAS multiplies with the
     transpose of a row-major ``x`` as the left operand 1.3-2x slower at a minibatch's shapes
@@ -152,12 +153,16 @@ def add_weight_gradient(out: Any, x: Any, dout: Any) -> Any:
     --------
     >>> import numpy as np
     >>> x, dout = np.arange(6.0).reshape(3, 2), np.ones((3, 1))
-    >>> add_weight_gradient(np.zeros((2, 1)), x, dout)
+    >>> add_weight_gradient(np.zeros((2, 1)), x, dout, xp=np)
     array([[6.],
            [9.]])
     """
-    out += (dout.T @ x).T
-    return out
+    if out.ndim == 2:
+        out += (dout.T @ x).T
+        return out
+    flat = xp.reshape(out, (out.shape[0], -1))  # (a copy where xp's reshape copies)
+    flat += (xp.reshape(dout, (dout.shape[0], -1)).T @ x).T
+    return xp.reshape(flat, out.shape)
 
 
 def linear_loss(
@@ -168,7 +173,7 @@ def linear_loss(
     Returns the loss as a 0-d array (no host synchronisation) and ``dW`` shaped like ``W``.
     """
     loss, dscores = data_loss(X @ W, y, xp=xp)
-    dW = add_weight_gradient((2.0 * reg) * W, X, dscores)
+    dW = add_weight_gradient((2.0 * reg) * W, X, dscores, xp=xp)
     return loss + l2_penalty(W, reg, xp=xp), dW
 
 
@@ -184,9 +189,7 @@ def grouped_linear_loss(
     d, g, c = W.shape
     scores = xp.reshape(X @ xp.reshape(W, (d, g * c)), (X.shape[0], g, c))
     loss, dscores = data_loss(scores, y, xp=xp)
-    penalty_grad = xp.reshape((2.0 * regs[None, :, None]) * W, (d, g * c))
-    dW = add_weight_gradient(penalty_grad, X, xp.reshape(dscores, (X.shape[0], g * c)))
-    dW = xp.reshape(dW, (d, g, c))
+    dW = add_weight_gradient((2.0 * regs[None, :, None]) * W, X, dscores, xp=xp)
     return loss + regs * xp.sum(xp.sum(W * W, axis=2), axis=0), dW
 
 

@@ -80,8 +80,8 @@ def two_layer_loss(X: Any, y: Any, params: dict, reg: float, *, xp: ModuleType) 
     loss, dscores = softmax_cross_entropy(scores, y, xp=xp)
     dhidden, dW2, db2 = affine_backward(dscores, cache2, xp=xp)
     dpre = relu_backward(dhidden, relu_cache, xp=xp)
-    # the input's own gradient is never needed
-    dW1 = add_weight_gradient((2.0 * reg) * params["W1"], X, dpre)
+    # not affine_backward: the input's own gradient is never needed
+    dW1 = add_weight_gradient((2.0 * reg) * params["W1"], X, dpre, xp=xp)
     db1 = column_sums(dpre, xp=xp)
     dW2 += (2.0 * reg) * params["W2"]
     loss = loss + l2_penalty(params["W1"], reg, xp=xp) + l2_penalty(params["W2"], reg, xp=xp)
@@ -106,7 +106,6 @@ def grouped_two_layer_loss(
 
     Each net's loss and gradients are those of :func:`two_layer_loss` with its own ``reg``.
     """
-    d, g, h = params["W1"].shape
     scores, hidden = grouped_two_layer_scores(X, params, xp=xp)
     loss, dscores = softmax_cross_entropy(scores, y, xp=xp)  # (G,), (N, G, C)
     by_net = xp.permute_dims(dscores, (1, 0, 2))  # (G, N, C)
@@ -114,9 +113,7 @@ def grouped_two_layer_loss(
     db2 = xp.sum(dscores, axis=0)
     dhidden = xp.permute_dims(by_net @ xp.permute_dims(params["W2"], (0, 2, 1)), (1, 0, 2))
     dpre = relu_backward(dhidden, hidden, xp=xp)  # (N, G, H)
-    penalty_grad = xp.reshape((2.0 * regs[None, :, None]) * params["W1"], (d, g * h))
-    dW1 = add_weight_gradient(penalty_grad, X, xp.reshape(dpre, (X.shape[0], g * h)))
-    dW1 = xp.reshape(dW1, (d, g, h))
+    dW1 = add_weight_gradient((2.0 * regs[None, :, None]) * params["W1"], X, dpre, xp=xp)
     db1 = xp.sum(dpre, axis=0)
     dW2 += (2.0 * regs[:, None, None]) * params["W2"]
     penalty = xp.sum(xp.sum(params["W1"] ** 2, axis=2), axis=0) + xp.sum(
