@@ -167,17 +167,36 @@ def start_in_background() -> None:
     ``import fastvr`` itself, and the package's import is not slowed by its start.
     """
     global _thread
+    kernels = kernels_file()  # in a checkout that is not installed: an ImportError saying so
     # (a multiprocessing child imported multiprocessing before us; its import costs 4 ms)
     multiprocessing = sys.modules.get("multiprocessing")
     if _thread is not None or (multiprocessing and multiprocessing.parent_process() is not None):
         return
     if setting() == "off":
         return
-    kernels = importlib.util.find_spec(f"{__package__}.kernels.cpu").origin  # (no Numba yet)
     _thread = threading.Thread(
         target=_run_quietly, args=(kernels,), name="fastvr-warmup", daemon=True
     )
     _thread.start()
+
+
+def kernels_file() -> str:
+    """The file of the CPU kernels (found, not imported: no Numba yet), or an ImportError
+    that says how to get them: ``kernels/`` becomes ``fastvr.kernels`` only through an
+    install, so a checkout imported as it is has none."""
+    try:
+        spec = importlib.util.find_spec(f"{__package__}.kernels.cpu")
+    except ModuleNotFoundError:  # no fastvr.kernels at all
+        spec = None
+    if spec is None or spec.origin is None:
+        package = os.path.dirname(os.path.abspath(__file__))
+        raise ImportError(
+            f"fastvr was imported from {package}, which has no fastvr.kernels (a checkout's "
+            "kernels/ folder becomes fastvr.kernels only through an install). Install this "
+            f"checkout (pip install -e {os.path.dirname(package)}), or import fastvr from "
+            "another folder to use the one installed."
+        )
+    return spec.origin
 
 
 def _run_quietly(kernels: str) -> None:

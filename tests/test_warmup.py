@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -198,3 +200,30 @@ def test_an_import_of_numba_while_the_warmup_imports_it_waits_and_succeeds(tmp_p
         out = _python(code, tmp_path)
         assert out.returncode == 0, out.stderr
         assert out.stdout.split() == ["done", "CPUTarget", "numba.np.ufunc.ufuncbuilder"]
+
+
+def test_a_checkout_imported_without_an_install_says_how_to_install_it(tmp_path):
+    """kernels/ becomes fastvr.kernels only through an install: the package folder alone
+    (what ``import fastvr`` finds in a fresh clone's root) fails at once, saying so."""
+    import fastvr
+
+    package = pathlib.Path(fastvr.__file__).parent
+    shutil.copytree(package, tmp_path / "fastvr", ignore=shutil.ignore_patterns("__pycache__"))
+    code = (  # without this machine's editable install, as a fresh clone has none
+        "import sys\n"
+        "sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]\n"
+        "import fastvr\n"
+    )
+    for setting in ("off", "background"):
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=tmp_path,
+            env={**os.environ, "FASTVR_WARMUP": setting},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.returncode != 0
+        last = out.stderr.strip().splitlines()[-1]
+        assert last.startswith("ImportError: fastvr was imported from"), out.stderr
+        assert f"pip install -e {tmp_path}" in last
