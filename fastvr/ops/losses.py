@@ -13,13 +13,12 @@ from types import ModuleType
 from typing import Any
 
 import array_api_compat
-import array_api_extra as xpx
 import numpy as np
 from array_api_compat import device
 
 # The kernels (Numba, Numba-CUDA) are imported inside the functions that run them, so that
 # `import fastvr` loads no compiler (fastvr._warmup compiles them in the background).
-from .._backend import native_namespace, to_numpy
+from .._backend import native_namespace, one_hot, to_numpy
 
 
 def _grouped(scores: Any, y: Any, xp: ModuleType) -> tuple[Any, Any, bool]:
@@ -52,7 +51,7 @@ def hinge_loss(scores: Any, y: Any, *, xp: ModuleType) -> tuple[Any, Any]:
         return _hinge_indexed(scores, y, native)
     scores, index, grouped = _grouped(scores, y, xp)
     n = scores.shape[0]
-    onehot = xpx.one_hot(y, scores.shape[2], dtype=scores.dtype, xp=xp)[:, None, :]
+    onehot = one_hot(y, scores.shape[2], dtype=scores.dtype, xp=xp)[:, None, :]
     correct = xp.take_along_axis(scores, index, axis=2)
     margins = xp.clip(scores - correct + 1.0, min=0.0) * (1.0 - onehot)
     loss = xp.sum(xp.sum(margins, axis=2), axis=0) / n
@@ -84,7 +83,7 @@ def softmax_cross_entropy(scores: Any, y: Any, *, xp: ModuleType) -> tuple[Any, 
     sums = xp.sum(exp, axis=2, keepdims=True)
     log_probs = shifted - xp.log(sums)
     loss = -xp.sum(xp.take_along_axis(log_probs, index, axis=2)[..., 0], axis=0) / n
-    onehot = xpx.one_hot(y, scores.shape[2], dtype=scores.dtype, xp=xp)[:, None, :]
+    onehot = one_hot(y, scores.shape[2], dtype=scores.dtype, xp=xp)[:, None, :]
     dscores = (exp / sums - onehot) / n
     return _ungroup(loss, dscores, grouped)
 
